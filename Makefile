@@ -1,0 +1,40 @@
+# Two commands do all set-up: `make run` and `make test`. Every target installs what it needs.
+SHELL := /bin/bash
+NPM ?= npm
+MODEL ?=
+export NODE_OPTIONS ?=
+
+.PHONY: install build run test bench calibrate model eval-embedder clean
+
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	npx tsc -p tsconfig.json
+
+run: build
+	$(NPM) start
+
+test: build
+	npx mocha
+
+bench: build
+	node dist/bench/run.js
+
+calibrate: build
+	node dist/bench/calibrate.js
+
+eval-embedder: build
+	node dist/bench/eval-embedder.js
+
+# With MODEL=<hub id>: download a Hugging Face model into models/ (needs the network).
+# Without: build the project's own offline default model.
+model: install
+	@if [ -n "$(MODEL)" ]; then npx tsx models/build/download.ts "$(MODEL)"; \
+	else npx tsx models/build/build-default.ts; fi
+
+clean:
+	rm -rf dist

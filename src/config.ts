@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a typed `Config`.
+ * Each variable is documented in the README's env table; keep the two in step.
+ */
+
+const bool = (dflt: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? dflt : ['true', '1', 'yes', 'on'].includes(v)));
+
+const int = (dflt: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? String(dflt) : v.trim()))
+    .pipe(z.coerce.number<string>().int().min(min).max(max));
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const EnvSchema = z.object({
+  PORT: int(8080, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  UPSTREAM_BASE_URL: z.string().url().default('https://api.openai.com/v1'),
+  UPSTREAM_API_KEY: optionalString,
+  UPSTREAM_TIMEOUT_MS: int(120_000, 1),
+  DATA_DIR: z.string().default('data'),
+  CACHE_STORE_URL: optionalString,
+  CACHE_SIMILARITY_THRESHOLD: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : Number(v)))
+    .pipe(z.number().min(0).max(1).optional()),
+  CACHE_TTL_SECONDS: int(7 * 24 * 3600, 0),
+  CACHE_MAX_ENTRIES: int(100_000, 1),
+  CACHE_SHARE_ACROSS_TENANTS: bool(false),
+  CACHE_GUARD: z.enum(['on', 'off']).default('on'),
+  EMBED_MODEL: z.string().default('static-wordnet-en'),
+  MODELS_DIR: z.string().default('models'),
+  ALLOW_REMOTE_MODELS: bool(false),
+  HNSW_M: int(16, 2, 128),
+  HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
+  HNSW_EF_SEARCH: int(64, 1, 2000),
+  MAX_BODY_BYTES: int(1024 * 1024, 1024),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).default('info'),
+  LOG_PROMPTS: bool(false),
+  ADMIN_API_KEY: optionalString,
+  GATEWAY_CONFIG: optionalString,
+  PRICES_FILE: optionalString,
+  REQUIRE_API_KEY: bool(false),
+  REDACTION: z.enum(['off', 'mask', 'block']).default('mask'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  upstream: { baseUrl: string; apiKey?: string; timeoutMs: number };
+  dataDir: string;
+  cache: {
+    storeUrl?: string;
+    /** undefined: use the embedding model's calibrated default (models/<name>/gateway.json). */
+    similarityThreshold?: number;
+    ttlSeconds: number;
+    maxEntries: number;
+    shareAcrossTenants: boolean;
+    guard: boolean;
+    hnsw: { m: number; efConstruction: number; efSearch: number };
+  };
+  embedding: { model: string; modelsDir: string; allowRemote: boolean };
+  maxBodyBytes: number;
+  log: { level: Env['LOG_LEVEL']; prompts: boolean };
+  adminApiKey?: string;
+  gatewayConfigFile?: string;
+  pricesFile?: string;
+  requireApiKey: boolean;
+  redaction: 'off' | 'mask' | 'block';
+}
+
+export class ConfigError extends Error {}
+
+/** Parse and validate the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    upstream: { baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''), apiKey: e.UPSTREAM_API_KEY, timeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    dataDir: path.resolve(e.DATA_DIR),
+    cache: {
+      storeUrl: e.CACHE_STORE_URL,
+      similarityThreshold: e.CACHE_SIMILARITY_THRESHOLD,
+      ttlSeconds: e.CACHE_TTL_SECONDS,
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      shareAcrossTenants: e.CACHE_SHARE_ACROSS_TENANTS,
+      guard: e.CACHE_GUARD === 'on',
+      hnsw: { m: e.HNSW_M, efConstruction: e.HNSW_EF_CONSTRUCTION, efSearch: e.HNSW_EF_SEARCH },
+    },
+    embedding: { model: e.EMBED_MODEL, modelsDir: path.resolve(e.MODELS_DIR), allowRemote: e.ALLOW_REMOTE_MODELS },
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    log: { level: e.LOG_LEVEL, prompts: e.LOG_PROMPTS },
+    adminApiKey: e.ADMIN_API_KEY,
+    gatewayConfigFile: e.GATEWAY_CONFIG,
+    pricesFile: e.PRICES_FILE,
+    requireApiKey: e.REQUIRE_API_KEY,
+    redaction: e.REDACTION,
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * The embedding seam. Implementations turn texts into unit-length vectors of `dimension` floats;
+ * the cache only ever sees this interface, so a model is swapped by config (EMBED_MODEL).
+ */
+export interface Embedder {
+  /** Model name as configured (a folder under MODELS_DIR, or a hub id). */
+  readonly name: string;
+  readonly dimension: number;
+  /** One L2-normalized vector per text, in order. */
+  embed(texts: string[]): Promise<Float32Array[]>;
+  close?(): Promise<void>;
+}
+
+/** Per-model gateway defaults, read from `models/<name>/gateway.json` when present. */
+export interface ModelDefaults {
+  /** Lowest threshold that kept precision >= the calibration target on the evaluation sets. */
+  similarityThreshold: number;
+  calibratedAt?: string;
+  targetPrecision?: number;
+}
+
+export class EmbedderError extends Error {}

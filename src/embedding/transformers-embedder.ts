@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { env, pipeline, type FeatureExtractionPipeline } from '@xenova/transformers';
+import { EmbedderError, type Embedder, type ModelDefaults } from './embedder.js';
+
+export interface TransformersEmbedderOptions {
+  model: string;
+  modelsDir: string;
+  allowRemote: boolean;
+}
+
+/** Fallback when a model ships no gateway.json: conservative, favours precision. */
+export const FALLBACK_THRESHOLD = 0.9;
+
+/**
+ * Loads a Hugging Face-layout model (config.json, tokenizer.json, onnx/model*.onnx) with
+ * transformers.js: mean pooling + L2 normalization, the sentence-transformers recipe.
+ */
+export async function createTransformersEmbedder(opts: TransformersEmbedderOptions): Promise<Embedder> {
+  const localDir = path.join(opts.modelsDir, opts.model);
+  const hasLocal = fs.existsSync(path.join(localDir, 'config.json'));
+  if (!hasLocal && !opts.allowRemote) {
+    throw new EmbedderError(
+      `embedding model "${opts.model}" not found in ${opts.modelsDir}: run \`make model\` to build the default model, ` +
+        `or \`make model MODEL=<hub id>\` where the network allows, or set EMBED_MODEL to a folder under MODELS_DIR`,
+    );
+  }
+  // transformers.js keeps these as process-wide settings; set them right before loading.
+  env.localModelPath = opts.modelsDir + path.sep;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = opts.allowRemote;
+  const quantized = hasLocal
+    ? !fs.existsSync(path.join(localDir, 'onnx', 'model.onnx')) && fs.existsSync(path.join(localDir, 'onnx', 'model_quantized.onnx'))
+    : true;
+  let extractor: FeatureExtractionPipeline;
+  try {
+    extractor = (await pipeline('feature-extraction', opts.model, { quantized })) as FeatureExtractionPipeline;
+  } catch (err) {
+    throw new EmbedderError(`could not load embedding model "${opts.model}" from ${localDir}: ${(err as Error).message}`);
+  }
+  const embed = async (texts: string[]): Promise<Float32Array[]> => {
+    if (texts.length === 0) return [];
+    const out = await extractor(texts, { pooling: 'mean', normalize: true });
+    const [rows, dim] = out.dims as [number, number];
+    const data = out.data as Float32Array;
+    const vectors: Float32Array[] = [];
+    for (let r = 0; r < rows; r++) vectors.push(data.slice(r * dim, (r + 1) * dim));
+    return vectors;
+  };
+  const [probe] = await embed(['dimension probe']);
+  return {
+    name: opts.model,
+    dimension: probe!.length,
+    embed,
+    close: async () => {
+      await extractor.dispose();
+    },
+  };
+}
+
+/** Reads `models/<name>/gateway.json`; falls back to FALLBACK_THRESHOLD when absent. */
+export function readModelDefaults(modelsDir: string, model: string): ModelDefaults {
+  const file = path.join(modelsDir, model, 'gateway.json');
+  if (!fs.existsSync(file)) return { similarityThreshold: FALLBACK_THRESHOLD };
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ModelDefaults>;
+  const t = parsed.similarityThreshold;
+  if (typeof t !== 'number' || !(t > 0 && t <= 1)) {
+    throw new EmbedderError(`${file}: similarityThreshold must be a number in (0, 1]`);
+  }
+  return { ...parsed, similarityThreshold: t };
+}
