@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { ChatMessage, ChatRequest } from '../providers/types.js';
+
+/**
+ * Request fields that do not change what the model answers. Everything else (temperature, top_p,
+ * max_tokens, tools, response_format, seed, n, stop, logit_bias, unknown future fields...) goes
+ * into the scope, so an unfamiliar parameter splits the cache rather than being ignored.
+ */
+const NON_OUTPUT_FIELDS = new Set(['messages', 'stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'model']);
+
+export interface CacheKeys {
+  /** Entries may only answer requests with the same scope. */
+  scope: string;
+  /** scope + the normalized last user turn: the exact tier's key. */
+  exactKey: string;
+  /** The text the semantic tier embeds: the last user turn; undefined when not embeddable. */
+  semanticText?: string;
+}
+
+export interface ScopeInput {
+  /** Tenant id (hash of the gateway key or client credential); omitted when tenants share. */
+  tenant?: string;
+  namespace: string;
+  /** The model as requested (the alias), so a fallback answer is cached under the alias. */
+  model: string;
+  request: ChatRequest;
+}
+
+export function messageText(m: ChatMessage): string {
+  if (typeof m.content === 'string') return m.content;
+  if (Array.isArray(m.content)) {
+    return m.content
+      .filter((p) => p && p.type === 'text' && typeof p.text === 'string')
+      .map((p) => p.text as string)
+      .join('\n');
+  }
+  return '';
+}
+
+function hasNonTextParts(m: ChatMessage): boolean {
+  return Array.isArray(m.content) && m.content.some((p) => p.type !== 'text');
+}
+
+/** NFKC, trimmed, inner whitespace collapsed: differences no model would answer differently. */
+export function normalizeText(text: string): string {
+  return text.normalize('NFKC').replace(/\s+/g, ' ').trim();
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** JSON with sorted object keys, so `{a,b}` and `{b,a}` hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+export function computeCacheKeys(input: ScopeInput): CacheKeys {
+  const { request } = input;
+  const messages = request.messages;
+  const last = messages[messages.length - 1]!;
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(request)) if (!NON_OUTPUT_FIELDS.has(k) && v !== null) params[k] = v;
+  // Everything before the last turn (system prompt, earlier turns) is context the answer depends on.
+  const context = messages.slice(0, -1).map((m) => ({ ...m, content: typeof m.content === 'string' ? normalizeText(m.content) : m.content }));
+  const scope = sha256(
+    canonicalJson({ v: 1, tenant: input.tenant ?? '*', namespace: input.namespace, model: input.model, params, context, lastRole: last.role }),
+  );
+  const lastText = normalizeText(messageText(last));
+  const lastExtra = hasNonTextParts(last) || last.tool_calls || last.name ? canonicalJson({ c: last.content, t: last.tool_calls, n: last.name }) : '';
+  const exactKey = sha256(`${scope}\n${lastText}\n${lastExtra}`);
+  // Only a plain-text user turn is embedded: images, tool results and assistant prefills are
+  // served from the exact tier alone, since a near-duplicate of those is not the same question.
+  const semanticText = last.role === 'user' && !lastExtra && lastText.length > 0 ? lastText : undefined;
+  return { scope, exactKey, semanticText };
+}

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { Keyv } from 'keyv';
+import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import { FileLogMap } from './file-log-map.js';
+
+/**
+ * Storage is chosen by CACHE_STORE_URL and handed out as keyv instances, one per namespace
+ * (entries, exact keys, totals, gateway keys, limits...). Modules never know which backend runs.
+ *   unset / file://   -> embedded append-only log under DATA_DIR (survives restarts, no server)
+ *   memory://         -> in-process Map (lost on restart; for benchmarks and experiments)
+ *   redis://...       -> Redis through @keyv/redis (shared by several gateway processes)
+ */
+export interface KvStores {
+  readonly kind: 'file' | 'memory' | 'redis';
+  open<V>(namespace: string): Keyv<V>;
+  /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
+  readonly redis?: RedisClientType;
+  /** Flush buffered writes to disk (file backend). */
+  sync(): void;
+  close(): Promise<void>;
+}
+
+export async function openKvStores(storeUrl: string | undefined, dataDir: string): Promise<KvStores> {
+  const url = storeUrl ?? 'file://';
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url);
+  if (url === 'memory://') return openMap('memory', new Map<string, string>());
+  if (url.startsWith('file://')) {
+    const file = url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.log');
+    const map = new FileLogMap(file);
+    return openMap('file', map, () => map.sync(), () => map.close());
+  }
+  throw new Error(`CACHE_STORE_URL must be file://[path], memory:// or redis://...; got a value with another scheme`);
+}
+
+function openMap(
+  kind: 'file' | 'memory',
+  map: Map<string, string>,
+  sync: () => void = () => {},
+  close: () => void = () => {},
+): KvStores {
+  return {
+    kind,
+    open: <V>(namespace: string) => new Keyv<V>({ store: map, namespace }),
+    sync,
+    close: async () => close(),
+  };
+}
+
+async function openRedis(url: string): Promise<KvStores> {
+  const client = createClient({ url }) as RedisClientType;
+  // Surface connection problems as one clear startup error (without echoing the URL's password).
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot connect to the Redis store given by CACHE_STORE_URL: ${(err as Error).message}`);
+  }
+  return {
+    kind: 'redis',
+    redis: client,
+    open: <V>(namespace: string) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace }),
+    sync: () => {},
+    close: async () => {
+      if (client.isOpen) await client.close();
+    },
+  };
+}
