@@ -127,3 +127,33 @@ export interface StreamTranslator {
   push(event: { event?: string; data: string }): ChatCompletionChunk[];
   readonly done: boolean;
 }
+
+/**
+ * The client's request cannot be expressed in this provider's format (e.g. `n > 1` for Anthropic,
+ * an unknown content part). The gateway answers 400 with this message; it is not a reason to fall
+ * back, since every target of the same kind would refuse it too.
+ */
+export class ProviderRequestError extends Error {
+  override readonly name = 'ProviderRequestError';
+}
+
+/** The upstream answered 2xx with a body that is not the shape its API promises: treat as a 502. */
+export class UpstreamFormatError extends Error {
+  override readonly name = 'UpstreamFormatError';
+}
+
+/**
+ * The upstream reported an error inside an already-open stream (Anthropic's `error` event, an
+ * OpenAI-compatible `{"error":...}` chunk). Thrown by `StreamTranslator.push`; the message is safe
+ * to show.
+ */
+export class UpstreamStreamError extends Error {
+  override readonly name = 'UpstreamStreamError';
+  constructor(
+    message: string,
+    /** The upstream's error type, e.g. `overloaded_error`, when it gave one. */
+    readonly errorType?: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,411 @@
+import { isIPv6 } from 'node:net';
+import type { ChatMessage, ContentPart } from '../providers/types.js';
+
+/**
+ * Data-loss protection for prompts: find personal data and secrets before a prompt goes upstream
+ * or into the cache, and either mask them with typed placeholders (restored in the answer) or
+ * refuse the request. Raw values live only inside the closure of one request's `restore`; nothing
+ * here logs, and no returned field other than `restore`'s output contains them.
+ */
+
+export type RedactionMode = 'off' | 'mask' | 'block';
+export const REDACTION_MODES: readonly RedactionMode[] = ['off', 'mask', 'block'];
+
+export type PiiKind = 'EMAIL' | 'PHONE' | 'CREDIT_CARD' | 'IBAN' | 'SSN' | 'IP_ADDRESS' | 'SECRET';
+
+/** Words for a 400 message or a log line. */
+export const PII_KIND_LABELS: Readonly<Record<PiiKind, string>> = {
+  EMAIL: 'e-mail address',
+  PHONE: 'phone number',
+  CREDIT_CARD: 'credit card number',
+  IBAN: 'IBAN',
+  SSN: 'US social security number',
+  IP_ADDRESS: 'IP address',
+  SECRET: 'API key or token',
+};
+
+export function isRedactionMode(value: unknown): value is RedactionMode {
+  return typeof value === 'string' && (REDACTION_MODES as readonly string[]).includes(value);
+}
+
+/** Where a value was found; deliberately without the value itself. */
+export interface PiiSpan {
+  kind: PiiKind;
+  start: number;
+  end: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums: a 16-digit order number or a random code must not be masked as a card or an IBAN.
+
+export function isValidLuhn(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616: move the first four characters to the end, letters to 10..35, the number mod 97 is 1. */
+export function isValidIban(candidate: string): boolean {
+  const iban = candidate.replace(/ /g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0);
+    const value = code >= 65 ? String(code - 55) : ch;
+    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detectors. Each returns candidate spans; `findPii` resolves overlaps by detector order, so the
+// most specific (secrets, e-mails) claim their text before the loose ones (phone) look at it.
+// Every pattern is anchored by a look-behind so the engine never rescans inside a run of the same
+// characters: these run on whole prompts and must stay linear.
+
+/** `kind: null` claims text as "looked like PII, checked, is not" so no looser detector takes it. */
+type CandidateSpan = Omit<PiiSpan, 'kind'> & { kind: PiiKind | null };
+type Detector = (text: string) => CandidateSpan[];
+
+function regexSpans(text: string, pattern: RegExp, kind: PiiKind, accept?: (match: string) => boolean): PiiSpan[] {
+  const spans: PiiSpan[] = [];
+  for (const m of text.matchAll(pattern)) {
+    if (accept && !accept(m[0])) continue;
+    spans.push({ kind, start: m.index, end: m.index + m[0].length });
+  }
+  return spans;
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  // OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-api03-) keys share the prefix.
+  /(?<![\w-])sk-[A-Za-z0-9_-]{20,}/g,
+  /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])/g,
+  /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/g,
+  /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,}/g,
+  /(?<![A-Za-z0-9_])xox[abprs]-[A-Za-z0-9-]{10,}/g,
+  /(?<![A-Za-z0-9_])AIza[0-9A-Za-z_-]{35}/g,
+  // JWTs: header.payload.signature, header always starts with base64 of '{"'.
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
+];
+
+/**
+ * Only the token after "Bearer" is masked, so "Authorization: Bearer [SECRET_1]" still reads.
+ * A digit is required: prose like "Bearer authentication-mechanisms" is not a token.
+ */
+const BEARER_TOKEN = /(?<=\bBearer\s{1,4})[A-Za-z0-9._~+/-]{16,}=*/gi;
+
+const detectSecrets: Detector = (text) => [
+  ...SECRET_PATTERNS.flatMap((p) => regexSpans(text, p, 'SECRET')),
+  ...regexSpans(text, BEARER_TOKEN, 'SECRET', (m) => /\d/.test(m)),
+];
+
+const detectEmails: Detector = (text) =>
+  regexSpans(
+    text,
+    /(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    'EMAIL',
+  );
+
+/**
+ * IBANs are written either in one block or in groups of four. A grouped IBAN followed by a
+ * four-character word ("... 7034 LOAN") is matched with the word, so on a checksum failure the
+ * trailing groups are dropped one by one before giving up. A string with the shape of an IBAN but
+ * a wrong checksum is claimed without a kind: its digits must not then pass as a card number.
+ */
+const detectIbans: Detector = (text) => {
+  const spans: CandidateSpan[] = [];
+  const compact = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}[A-Z0-9]{11,30}(?![A-Za-z0-9])/g;
+  for (const m of text.matchAll(compact)) {
+    spans.push({ kind: isValidIban(m[0]) ? 'IBAN' : null, start: m.index, end: m.index + m[0].length });
+  }
+  const grouped = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
+  for (const m of text.matchAll(grouped)) {
+    let candidate = m[0];
+    let valid = false;
+    while (!valid && candidate.replace(/ /g, '').length >= 15) {
+      valid = isValidIban(candidate);
+      if (valid) break;
+      const lastSpace = candidate.lastIndexOf(' ');
+      if (lastSpace < 0) break;
+      candidate = candidate.slice(0, lastSpace);
+    }
+    if (valid) spans.push({ kind: 'IBAN', start: m.index, end: m.index + candidate.length });
+    else spans.push({ kind: null, start: m.index, end: m.index + m[0].length });
+  }
+  return spans;
+};
+
+/** 13-19 digits, optionally grouped with single spaces or dashes, issuer digit 2-6, Luhn-valid. */
+const detectCards: Detector = (text) =>
+  regexSpans(text, /(?<![\w+.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w])/g, 'CREDIT_CARD', (m) => {
+    if (/[ -]{2}/.test(m) || /[ ][-]|[-][ ]/.test(m)) return false;
+    return isValidLuhn(m.replace(/[ -]/g, ''));
+  });
+
+/** Dashed form only: a bare 9-digit number is far more often something else. */
+const detectSsns: Detector = (text) =>
+  regexSpans(text, /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g, 'SSN');
+
+const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const detectIpv4: Detector = (text) =>
+  regexSpans(
+    text,
+    // Not inside a longer dotted run such as a version "1.2.3.4.5".
+    new RegExp(`(?<![\\w.])${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}(?![\\w]|\\.\\d)`, 'g'),
+    'IP_ADDRESS',
+  );
+
+/**
+ * Candidates are colon runs of hex groups, checked by node's own parser; at least two non-empty
+ * groups keeps C++ "a::b" and a lone "::" out.
+ */
+const detectIpv6: Detector = (text) =>
+  regexSpans(
+    text,
+    /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g,
+    'IP_ADDRESS',
+    (m) => isIPv6(m) && m.split(':').filter((g) => g !== '').length >= 2,
+  );
+
+/**
+ * A digit run with single separators is a phone number when it has the shape of one:
+ * - international: "+" and 8-15 digits (E.164), or "00" prefix with separators;
+ * - North American: 3-3-4 groups (optionally a leading 1), separated;
+ * - national trunk format: leading 0, 9-11 digits, one separator style ("020 7946 0958",
+ *   "06 12 34 56 78", "030-12345678").
+ * Years, dates, prices and small numbers fail all three.
+ */
+function looksLikePhone(candidate: string): boolean {
+  const digits = candidate.replace(/\D/g, '');
+  if (candidate.startsWith('+')) return digits.length >= 8 && digits.length <= 15;
+  const groups = candidate.split(/\D+/).filter((g) => g !== '');
+  const separators = new Set(candidate.replace(/[\d()]/g, ''));
+  const lengths = groups.map((g) => g.length).join(',');
+  if ((lengths === '3,3,4' || (lengths === '1,3,3,4' && groups[0] === '1')) && groups.length > 1) {
+    return !separators.has('/') && (candidate.match(/[ .\-/]|\)/g)?.length ?? 0) >= 2;
+  }
+  if (digits.startsWith('00')) {
+    return groups.length > 1 && digits.length >= 10 && digits.length <= 17 && separators.size <= 1;
+  }
+  if (digits.startsWith('0')) {
+    if (digits.length < 9 || digits.length > 11) return false;
+    if (groups.slice(1).some((g) => g.length < 2)) return false;
+    if (separators.size > 1) return false;
+    return (candidate.match(/\//g)?.length ?? 0) <= 1;
+  }
+  return false;
+}
+
+const detectPhones: Detector = (text) =>
+  regexSpans(
+    text,
+    /(?<![\w+@/.-])\+?(?:\(\d{1,4}\)|\d)(?:[ .\-/]?(?:\(\d{1,4}\)|\d)){5,22}(?![\w@]|[.\-/]?\d)/g,
+    'PHONE',
+    looksLikePhone,
+  );
+
+const DETECTORS: Detector[] = [
+  detectSecrets,
+  detectEmails,
+  detectIbans,
+  detectCards,
+  detectSsns,
+  detectIpv6,
+  detectIpv4,
+  detectPhones,
+];
+
+/** Non-overlapping findings in text order; earlier detectors win overlaps. */
+export function findPii(text: string): PiiSpan[] {
+  const claimed: CandidateSpan[] = [];
+  for (const detect of DETECTORS) {
+    for (const span of detect(text)) {
+      if (!claimed.some((c) => span.start < c.end && c.start < span.end)) claimed.push(span);
+    }
+  }
+  return claimed.filter((s): s is PiiSpan => s.kind !== null).sort((a, b) => a.start - b.start);
+}
+
+/** For error messages and logs that might quote a credential: replaces secrets only, untyped. */
+export function scrubSecrets(text: string): string {
+  const spans = detectSecrets(text).sort((a, b) => b.start - a.start);
+  let out = text;
+  let lastStart = Infinity;
+  for (const s of spans) {
+    if (s.end > lastStart) continue;
+    out = out.slice(0, s.start) + '[REDACTED]' + out.slice(s.end);
+    lastStart = s.start;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placeholders and restore.
+
+const PLACEHOLDER_PATTERN = /\[(EMAIL|PHONE|CREDIT_CARD|IBAN|SSN|IP_ADDRESS|SECRET)_(\d{1,6})\]/g;
+
+/** One request's value <-> placeholder table. Same value, same placeholder. */
+class PlaceholderTable {
+  private readonly byValue = new Map<string, string>();
+  private readonly byPlaceholder = new Map<string, string>();
+  private readonly counters = new Map<PiiKind, number>();
+
+  placeholderFor(kind: PiiKind, value: string): string {
+    const key = `${kind}\u0000${value}`;
+    const existing = this.byValue.get(key);
+    if (existing) return existing;
+    const n = (this.counters.get(kind) ?? 0) + 1;
+    this.counters.set(kind, n);
+    const placeholder = `[${kind}_${n}]`;
+    this.byValue.set(key, placeholder);
+    this.byPlaceholder.set(placeholder, value);
+    return placeholder;
+  }
+
+  get placeholders(): string[] {
+    return [...this.byPlaceholder.keys()];
+  }
+
+  restore(text: string): string {
+    if (this.byPlaceholder.size === 0 || !text.includes('[')) return text;
+    return text.replace(PLACEHOLDER_PATTERN, (whole) => this.byPlaceholder.get(whole) ?? whole);
+  }
+}
+
+/**
+ * Restores placeholders in a stream of text deltas, where "[EMA" may end one chunk and "IL_1]"
+ * begin the next. Holds back only a tail that is still a prefix of a placeholder this request
+ * issued, so ordinary "[" in the text is not delayed. Use one per (choice, field) stream.
+ */
+export interface StreamRestorer {
+  /** Restored text that is safe to emit now (possibly ''). */
+  push(delta: string): string;
+  /** Whatever was held back, at the end of the stream. */
+  flush(): string;
+}
+
+function createStreamRestorer(table: PlaceholderTable): StreamRestorer {
+  const placeholders = table.placeholders;
+  const longest = placeholders.reduce((n, p) => Math.max(n, p.length), 0);
+  let held = '';
+  return {
+    push(delta: string): string {
+      if (placeholders.length === 0) return delta;
+      const text = held + delta;
+      held = '';
+      const open = text.lastIndexOf('[');
+      if (open >= 0 && text.length - open < longest && !text.includes(']', open)) {
+        const tail = text.slice(open);
+        if (placeholders.some((p) => p.startsWith(tail))) {
+          held = tail;
+          return table.restore(text.slice(0, open));
+        }
+      }
+      return table.restore(text);
+    },
+    flush(): string {
+      const rest = held;
+      held = '';
+      return table.restore(rest);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+export interface RedactionResult {
+  /** The messages to send upstream and to key the cache by (masked in `mask` mode). */
+  messages: ChatMessage[];
+  /** Occurrences per kind, for metrics and logs. */
+  findings: Partial<Record<PiiKind, number>>;
+  /** In `block` mode, the kinds found (sorted); the gateway answers 400 when non-empty. */
+  blockedKinds: PiiKind[];
+  /** Puts the original values back where the model echoed a placeholder. */
+  restore(text: string): string;
+  /** A fresh restorer for one streamed text field. */
+  createStreamRestorer(): StreamRestorer;
+}
+
+function maskText(text: string, table: PlaceholderTable, findings: Partial<Record<PiiKind, number>>): string {
+  const spans = findPii(text);
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const span of spans) {
+    findings[span.kind] = (findings[span.kind] ?? 0) + 1;
+    out += text.slice(at, span.start) + table.placeholderFor(span.kind, text.slice(span.start, span.end));
+    at = span.end;
+  }
+  return out + text.slice(at);
+}
+
+/** Applies `edit` to every free-text string of a message; returns a copy only when one changed. */
+function mapMessageText(message: ChatMessage, edit: (text: string) => string): ChatMessage {
+  let changed = false;
+  const apply = (text: string): string => {
+    const next = edit(text);
+    if (next !== text) changed = true;
+    return next;
+  };
+  let content = message.content;
+  if (typeof content === 'string') {
+    content = apply(content);
+  } else if (Array.isArray(content)) {
+    content = content.map((part: ContentPart) =>
+      typeof part.text === 'string' && (part.type === 'text' || part.type === 'input_text')
+        ? { ...part, text: apply(part.text) }
+        : part,
+    );
+  }
+  // Tool arguments are JSON; a placeholder has no quote or backslash, so the JSON stays valid.
+  const toolCalls = message.tool_calls?.map((call) => ({
+    ...call,
+    function: { ...call.function, arguments: apply(call.function.arguments) },
+  }));
+  if (!changed) return message;
+  const next: ChatMessage = { ...message, content };
+  if (toolCalls) next.tool_calls = toolCalls;
+  return next;
+}
+
+const IDENTITY_RESULT_BASE = {
+  blockedKinds: [] as PiiKind[],
+  restore: (text: string) => text,
+  createStreamRestorer: (): StreamRestorer => ({ push: (d) => d, flush: () => '' }),
+};
+
+export function redactRequest(messages: ChatMessage[], mode: RedactionMode): RedactionResult {
+  if (mode === 'off') return { ...IDENTITY_RESULT_BASE, messages, findings: {} };
+
+  const findings: Partial<Record<PiiKind, number>> = {};
+  if (mode === 'block') {
+    for (const message of messages) {
+      mapMessageText(message, (text) => {
+        for (const span of findPii(text)) findings[span.kind] = (findings[span.kind] ?? 0) + 1;
+        return text;
+      });
+    }
+    const blockedKinds = (Object.keys(findings) as PiiKind[]).sort();
+    return { ...IDENTITY_RESULT_BASE, messages, findings, blockedKinds };
+  }
+
+  const table = new PlaceholderTable();
+  const masked = messages.map((message) => mapMessageText(message, (text) => maskText(text, table, findings)));
+  return {
+    messages: masked,
+    findings,
+    blockedKinds: [],
+    restore: (text) => table.restore(text),
+    createStreamRestorer: () => createStreamRestorer(table),
+  };
+}
