@@ -70,9 +70,20 @@ export interface ChatCompletion {
   [key: string]: unknown;
 }
 
+/**
+ * One streamed piece of a tool call: the first carries id, type and name; later ones only
+ * `index` and a slice of `function.arguments`.
+ */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
 export interface ChunkChoice {
   index: number;
-  delta: Partial<ChatMessage> & { tool_calls?: Array<Partial<ToolCall> & { index: number }> };
+  delta: Omit<Partial<ChatMessage>, 'tool_calls'> & { tool_calls?: ToolCallDelta[] };
   finish_reason: string | null;
   logprobs?: unknown;
 }

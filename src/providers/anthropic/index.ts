@@ -1,0 +1,26 @@
+import type { Provider } from '../types.js';
+import { buildAnthropicRequest } from './request.js';
+import { anthropicErrorMessage, fromAnthropicMessage } from './response.js';
+import { AnthropicStreamTranslator } from './stream.js';
+
+export { ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS, buildAnthropicBody, buildAnthropicRequest, toAnthropicMessages } from './request.js';
+export { anthropicErrorMessage, fromAnthropicMessage, toFinishReason, toOpenAIUsage } from './response.js';
+export { AnthropicStreamTranslator } from './stream.js';
+
+export interface AnthropicProviderOptions {
+  /** Seconds since the epoch for `created`, which Anthropic does not send; injectable for tests. */
+  now?: () => number;
+}
+
+export function createAnthropicProvider(options: AnthropicProviderOptions = {}): Provider {
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  return {
+    name: 'anthropic',
+    toUpstream: buildAnthropicRequest,
+    fromUpstream: (body) => fromAnthropicMessage(body, now()),
+    streamTranslator: (req) => new AnthropicStreamTranslator(req, now()),
+    errorMessage: anthropicErrorMessage,
+  };
+}
+
+export const anthropicProvider: Provider = createAnthropicProvider();
