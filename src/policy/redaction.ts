@@ -226,13 +226,18 @@ const DETECTORS: Detector[] = [
 
 /** Non-overlapping findings in text order; earlier detectors win overlaps. */
 export function findPii(text: string): PiiSpan[] {
-  const claimed: CandidateSpan[] = [];
+  const found: PiiSpan[] = [];
+  // One flag per character keeps overlap checks linear when a large prompt holds many findings.
+  let taken: Uint8Array | undefined;
   for (const detect of DETECTORS) {
     for (const span of detect(text)) {
-      if (!claimed.some((c) => span.start < c.end && c.start < span.end)) claimed.push(span);
+      taken ??= new Uint8Array(text.length);
+      if (taken.subarray(span.start, span.end).includes(1)) continue;
+      taken.fill(1, span.start, span.end);
+      if (span.kind !== null) found.push(span as PiiSpan);
     }
   }
-  return claimed.filter((s): s is PiiSpan => s.kind !== null).sort((a, b) => a.start - b.start);
+  return found.sort((a, b) => a.start - b.start);
 }
 
 /** For error messages and logs that might quote a credential: replaces secrets only, untyped. */
