@@ -13,6 +13,8 @@ import { FileLogMap } from './file-log-map.js';
 export interface KvStores {
   readonly kind: 'file' | 'memory' | 'redis';
   open<V>(namespace: string): Keyv<V>;
+  /** Every live [key, value] of a namespace (keys without the namespace prefix). */
+  iterate<V>(namespace: string): AsyncGenerator<[string, V]>;
   /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
   readonly redis?: RedisClientType;
   /** Flush buffered writes to disk (file backend). */
@@ -41,6 +43,17 @@ function openMap(
   return {
     kind,
     open: <V>(namespace: string) => new Keyv<V>({ store: map, namespace }),
+    // keyv's own iterator filters by the namespace last set on the (shared) Map, so walk it here.
+    iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
+      const prefix = `${namespace}:`;
+      const now = Date.now();
+      for (const [key, raw] of [...map.entries()]) {
+        if (!key.startsWith(prefix)) continue;
+        const data = JSON.parse(raw) as { value: V; expires?: number | null };
+        if (typeof data.expires === 'number' && data.expires < now) continue;
+        yield [key.slice(prefix.length), data.value];
+      }
+    },
     sync,
     close: async () => close(),
   };
@@ -59,6 +72,10 @@ async function openRedis(url: string): Promise<KvStores> {
     kind: 'redis',
     redis: client,
     open: <V>(namespace: string) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace }),
+    iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
+      const kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace });
+      for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];
+    },
     sync: () => {},
     close: async () => {
       if (client.isOpen) await client.close();

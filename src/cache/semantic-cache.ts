@@ -1,0 +1,347 @@
+import path from 'node:path';
+import type { Keyv } from 'keyv';
+import type { Logger } from 'winston';
+import type { Embedder } from '../embedding/embedder.js';
+import type { ChatCompletion } from '../providers/types.js';
+import type { KvStores } from '../store/kv.js';
+import { VectorIndex, type HnswSettings } from '../vector-index/hnsw-index.js';
+import type { CacheDirectives } from './cache-control.js';
+import type { Guard } from './guard.js';
+import type { CacheKeys } from './request-key.js';
+
+export interface CacheEntry {
+  id: number;
+  scope: string;
+  exactKey: string;
+  tenant: string;
+  namespace: string;
+  model: string;
+  /** The embedded text (last user turn), kept for the guard and for re-embedding on a model change. */
+  text?: string;
+  /** base64 of the Float32Array embedding, so a lost index is rebuilt without re-embedding. */
+  vector?: string;
+  embedModel?: string;
+  response: ChatCompletion;
+  createdAt: number;
+  lastHitAt: number;
+  hits: number;
+  /** Epoch ms after which the entry is dead; undefined: never. */
+  expiresAt?: number;
+}
+
+export type LookupStatus = 'hit' | 'semantic-hit' | 'miss';
+
+export interface GuardRejection {
+  id: number;
+  similarity: number;
+  reason: string;
+}
+
+export interface LookupResult {
+  status: LookupStatus;
+  entry?: CacheEntry;
+  similarity?: number;
+  /** The embedding of the request's text, reused when the answer is stored. */
+  vector?: Float32Array;
+  /** The nearest in-scope similarity seen, hit or not (for logs and threshold tuning). */
+  nearestSimilarity?: number;
+  guardRejections: GuardRejection[];
+  embedMs: number;
+  searchMs: number;
+}
+
+export interface SemanticCacheOptions {
+  kv: KvStores;
+  embedder: Embedder;
+  guard?: Guard;
+  logger: Logger;
+  dataDir: string;
+  defaultThreshold: number;
+  ttlSeconds: number;
+  maxEntries: number;
+  hnsw: HnswSettings;
+  now?: () => number;
+}
+
+interface EntryMeta {
+  scope: string;
+  namespace: string;
+  createdAt: number;
+  expiresAt?: number;
+}
+
+/** How many in-scope neighbours are checked against threshold and guard before giving up. */
+const CANDIDATES = 5;
+const SAVE_DELAY_MS = 2000;
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * The two-tier cache: an exact tier (hash of scope + normalized last user turn) and a semantic
+ * tier (embedding of the last user turn, HNSW nearest neighbour within the same scope, accepted
+ * when similarity >= threshold and the guard agrees). The keyv store is the source of truth; the
+ * HNSW index is derived from it and rebuilt or reconciled on start.
+ */
+export class SemanticCache {
+  private readonly entries: Keyv<CacheEntry>;
+  private readonly exact: Keyv<number>;
+  /** In-memory view of live entries in least-recently-used-first order (Map keeps insertion order). */
+  private readonly meta = new Map<number, EntryMeta>();
+  private index!: VectorIndex;
+  private readonly indexFile: string;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  private constructor(private readonly opts: SemanticCacheOptions) {
+    this.entries = opts.kv.open<CacheEntry>('entries');
+    this.exact = opts.kv.open<number>('exact');
+    this.indexFile = path.join(opts.dataDir, `index-${opts.embedder.name.replace(/[^\w.-]+/g, '_')}.hnsw`);
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async open(opts: SemanticCacheOptions): Promise<SemanticCache> {
+    const cache = new SemanticCache(opts);
+    await cache.start();
+    return cache;
+  }
+
+  get defaultThreshold(): number {
+    return this.opts.defaultThreshold;
+  }
+
+  get size(): number {
+    return this.meta.size;
+  }
+
+  get indexSize(): number {
+    return this.index.size;
+  }
+
+  async lookup(keys: CacheKeys, directives: CacheDirectives): Promise<LookupResult> {
+    const result: LookupResult = { status: 'miss', guardRejections: [], embedMs: 0, searchMs: 0 };
+    const now = this.now();
+    const fresh = (e: { createdAt: number; expiresAt?: number }) =>
+      (e.expiresAt === undefined || e.expiresAt > now) &&
+      (directives.maxAgeSeconds === undefined || now - e.createdAt <= directives.maxAgeSeconds * 1000);
+
+    const exactId = await this.exact.get(keys.exactKey);
+    if (exactId !== undefined) {
+      const entry = await this.entries.get(String(exactId));
+      if (entry && entry.exactKey === keys.exactKey && fresh(entry)) {
+        this.touch(entry);
+        return { ...result, status: 'hit', entry, similarity: 1 };
+      }
+    }
+    if (keys.semanticText === undefined) return result;
+
+    const t0 = performance.now();
+    const [vector] = await this.opts.embedder.embed([keys.semanticText]);
+    const t1 = performance.now();
+    result.vector = vector;
+    result.embedMs = t1 - t0;
+    const inScope = (id: number) => {
+      const m = this.meta.get(id);
+      return m !== undefined && m.scope === keys.scope && fresh(m);
+    };
+    const neighbors = this.index.search(vector!, CANDIDATES, inScope);
+    result.searchMs = performance.now() - t1;
+    result.nearestSimilarity = neighbors[0]?.similarity;
+    const threshold = directives.threshold ?? this.opts.defaultThreshold;
+    for (const n of neighbors) {
+      if (n.similarity < threshold) break;
+      const entry = await this.entries.get(String(n.id));
+      if (!entry || !fresh(entry)) continue;
+      if (this.opts.guard && entry.text !== undefined) {
+        const verdict = this.opts.guard.agrees(entry.text, keys.semanticText);
+        if (!verdict.ok) {
+          result.guardRejections.push({ id: n.id, similarity: n.similarity, reason: verdict.reason ?? 'rejected' });
+          continue;
+        }
+      }
+      this.touch(entry);
+      return { ...result, status: 'semantic-hit', entry, similarity: n.similarity };
+    }
+    return result;
+  }
+
+  async store(
+    keys: CacheKeys,
+    owner: { tenant: string; namespace: string; model: string },
+    response: ChatCompletion,
+    vector?: Float32Array,
+  ): Promise<CacheEntry> {
+    if (keys.semanticText !== undefined && vector === undefined) {
+      [vector] = await this.opts.embedder.embed([keys.semanticText]);
+    }
+    const now = this.now();
+    const previous = await this.exact.get(keys.exactKey);
+    if (previous !== undefined) await this.removeById(previous);
+    const entry: CacheEntry = {
+      id: await this.newId(),
+      scope: keys.scope,
+      exactKey: keys.exactKey,
+      tenant: owner.tenant,
+      namespace: owner.namespace,
+      model: owner.model,
+      text: keys.semanticText,
+      vector: vector ? encodeVector(vector) : undefined,
+      embedModel: vector ? this.opts.embedder.name : undefined,
+      response,
+      createdAt: now,
+      lastHitAt: now,
+      hits: 0,
+      expiresAt: this.opts.ttlSeconds > 0 ? now + this.opts.ttlSeconds * 1000 : undefined,
+    };
+    // Entry first, then the exact pointer: a crash in between leaves an unreferenced entry (found
+    // and indexed on start), never a pointer to nothing.
+    await this.entries.set(String(entry.id), entry);
+    await this.exact.set(keys.exactKey, entry.id);
+    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt });
+    if (vector) {
+      this.index.add(entry.id, vector);
+      this.scheduleSave();
+    }
+    while (this.meta.size > this.opts.maxEntries) {
+      const oldest = this.meta.keys().next().value as number;
+      await this.removeById(oldest);
+    }
+    return entry;
+  }
+
+  /** Deletes every entry, or those of one namespace. Returns how many went. */
+  async purge(namespace?: string): Promise<number> {
+    const ids = [...this.meta.entries()].filter(([, m]) => namespace === undefined || m.namespace === namespace).map(([id]) => id);
+    for (const id of ids) await this.removeById(id);
+    if (namespace === undefined) {
+      await this.entries.clear();
+      await this.exact.clear();
+    }
+    this.saveIndex();
+    return ids.length;
+  }
+
+  /** Removes expired entries from store and index. */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const dead = [...this.meta.entries()].filter(([, m]) => m.expiresAt !== undefined && m.expiresAt <= now).map(([id]) => id);
+    for (const id of dead) await this.removeById(id);
+    return dead.length;
+  }
+
+  saveIndex(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.index.save(this.indexFile);
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.saveIndex();
+  }
+
+  private async start(): Promise<void> {
+    const { embedder, logger } = this.opts;
+    const loaded = VectorIndex.load(this.indexFile, embedder.dimension, embedder.name, this.opts.hnsw);
+    this.index = loaded ?? VectorIndex.create(embedder.dimension, embedder.name, this.opts.hnsw);
+    const all: CacheEntry[] = [];
+    for await (const [, entry] of this.opts.kv.iterate<CacheEntry>('entries')) if (entry) all.push(entry);
+    all.sort((a, b) => a.lastHitAt - b.lastHitAt);
+    let added = 0;
+    const reembed: CacheEntry[] = [];
+    for (const e of all) {
+      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt });
+      if (this.index.has(e.id) || e.text === undefined) continue;
+      const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
+      if (v && v.length === embedder.dimension) {
+        this.index.add(e.id, v);
+        added++;
+      } else reembed.push(e);
+    }
+    for (let i = 0; i < reembed.length; i += 64) {
+      const batch = reembed.slice(i, i + 64);
+      const vectors = await embedder.embed(batch.map((e) => e.text!));
+      for (const [j, e] of batch.entries()) {
+        this.index.add(e.id, vectors[j]!);
+        e.vector = encodeVector(vectors[j]!);
+        e.embedModel = embedder.name;
+        await this.entries.set(String(e.id), e);
+      }
+    }
+    let removed = 0;
+    for (const id of [...this.index.ids()]) {
+      if (!this.meta.has(id)) {
+        this.index.remove(id);
+        removed++;
+      }
+    }
+    if (!loaded || added || removed || reembed.length) this.saveIndex();
+    logger.info('cache opened', {
+      event: 'cache_open',
+      entries: this.meta.size,
+      indexLoaded: Boolean(loaded),
+      indexAdded: added,
+      indexRemoved: removed,
+      reembedded: reembed.length,
+    });
+    await this.sweep();
+    this.sweepTimer = setInterval(() => {
+      this.sweep().catch((err) => logger.error('cache sweep failed', { error: (err as Error).message }));
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  private touch(entry: CacheEntry): void {
+    const m = this.meta.get(entry.id);
+    if (m) {
+      this.meta.delete(entry.id);
+      this.meta.set(entry.id, m);
+    }
+    entry.hits += 1;
+    entry.lastHitAt = this.now();
+    this.entries.set(String(entry.id), entry).catch((err) => this.opts.logger.warn('cache hit count not saved', { error: (err as Error).message }));
+  }
+
+  private async removeById(id: number): Promise<void> {
+    const entry = await this.entries.get(String(id));
+    this.meta.delete(id);
+    this.index.remove(id);
+    await this.entries.delete(String(id));
+    if (entry && (await this.exact.get(entry.exactKey)) === id) await this.exact.delete(entry.exactKey);
+    this.scheduleSave();
+  }
+
+  /**
+   * Random ids, checked against the store (shared stores included). Kept below 2^31: hnswlib-node
+   * takes labels as uint32 but hands them back through signed 32-bit paths.
+   */
+  private async newId(): Promise<number> {
+    for (;;) {
+      const id = 1 + Math.floor(Math.random() * 0x7ffffffe);
+      if (!this.meta.has(id) && !(await this.entries.has(String(id)))) return id;
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      try {
+        this.index.save(this.indexFile);
+      } catch (err) {
+        this.opts.logger.error('index save failed', { error: (err as Error).message });
+      }
+    }, SAVE_DELAY_MS);
+    this.saveTimer.unref();
+  }
+}
+
+function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+function decodeVector(b64: string): Float32Array {
+  const buf = Buffer.from(b64, 'base64');
+  const copy = new ArrayBuffer(buf.byteLength);
+  new Uint8Array(copy).set(buf);
+  return new Float32Array(copy);
+}

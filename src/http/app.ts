@@ -1,0 +1,72 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'winston';
+import type { SemanticCache } from '../cache/semantic-cache.js';
+import type { Config } from '../config.js';
+import { requireAdmin } from './admin-auth.js';
+import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
+import { ApiError, sendError } from './errors.js';
+
+export interface AppDeps extends ChatRouteDeps {
+  config: Config;
+  logger: Logger;
+  cache: SemanticCache;
+  /** GET /v1/models: passed through to the upstream (or answered from the routing config). */
+  listModels: (clientAuthorization: string | undefined) => Promise<{ status: number; body: unknown }>;
+  /** Extra routers mounted before the 404 handler (metrics, stats, dashboard). */
+  extraRoutes?: (app: express.Express) => void;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', cache: { entries: deps.cache.size, indexed: deps.cache.indexSize } });
+  });
+
+  app.get('/v1/models', async (req, res, next) => {
+    try {
+      const { status, body } = await deps.listModels(req.header('authorization'));
+      res.status(status).json(body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const jsonBody = express.json({ limit: deps.config.maxBodyBytes, type: () => true });
+  app.post('/v1/chat/completions', jsonBody, createChatHandler(deps));
+
+  app.delete('/v1/cache', requireAdmin(deps.config.adminApiKey, { required: true }), async (req, res, next) => {
+    try {
+      const ns = typeof req.query.namespace === 'string' && req.query.namespace !== '' ? req.query.namespace : undefined;
+      const deleted = await deps.cache.purge(ns);
+      deps.logger.info('cache purged', { event: 'cache_purge', namespace: ns ?? '*', deleted });
+      res.json({ deleted, namespace: ns ?? null });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  deps.extraRoutes?.(app);
+
+  app.use((req, res) => {
+    sendError(res, new ApiError(404, `no route for ${req.method} ${req.path}`, 'invalid_request_error', 'not_found'));
+  });
+
+  // Body-parser failures carry a `type`; map them to the client errors they are.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      sendError(res, new ApiError(413, `request body exceeds MAX_BODY_BYTES (${deps.config.maxBodyBytes} bytes)`, 'invalid_request_error', 'request_too_large'));
+    } else if (e.type === 'entity.parse.failed') {
+      sendError(res, new ApiError(400, 'request body is not valid JSON', 'invalid_request_error', 'invalid_json'));
+    } else if (e.status && e.status >= 400 && e.status < 500) {
+      sendError(res, new ApiError(e.status, e.message ?? 'bad request', 'invalid_request_error', 'bad_request'));
+    } else {
+      deps.logger.error('unhandled error', { error: (err as Error)?.stack });
+      sendError(res, new ApiError(500, 'internal gateway error', 'server_error', 'internal_error'));
+    }
+  });
+  return app;
+}

@@ -1,0 +1,309 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Logger } from 'winston';
+import { DirectiveError, parseCacheDirectives, type CacheDirectives } from '../cache/cache-control.js';
+import { computeCacheKeys, type CacheKeys } from '../cache/request-key.js';
+import type { CacheEntry, LookupResult, SemanticCache } from '../cache/semantic-cache.js';
+import { SingleFlight } from '../cache/single-flight.js';
+import type { Config } from '../config.js';
+import { completionToChunks } from '../providers/stream-assembler.js';
+import { SSE_DONE, sseData } from '../providers/sse.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
+import type { UpstreamOutcome } from '../providers/upstream-client.js';
+import { parseChatRequest } from './chat-schema.js';
+import { ApiError, sendError } from './errors.js';
+
+export type CacheStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
+
+/** Everything known about one finished chat request: logs, metrics, stats and totals read this. */
+export interface RequestRecord {
+  requestId: string;
+  tenant: string;
+  namespace: string;
+  model: string;
+  stream: boolean;
+  status: number;
+  cacheStatus: CacheStatus;
+  coalesced: boolean;
+  similarity?: number;
+  nearestSimilarity?: number;
+  guardRejections: LookupResult['guardRejections'];
+  provider?: string;
+  upstreamModel?: string;
+  upstreamMs?: number;
+  embedMs: number;
+  searchMs: number;
+  totalMs: number;
+  request: ChatRequest;
+  /** The answer served (fresh or cached). */
+  completion?: ChatCompletion;
+  /** The cache entry a hit came from. */
+  entry?: CacheEntry;
+  errorMessage?: string;
+}
+
+/** Sends a miss upstream; the routing layer (providers, fallback) sits behind this function. */
+export type ForwardChat = (request: ChatRequest, ctx: { onChunk?: (c: ChatCompletionChunk) => void; clientAuthorization?: string }) => Promise<UpstreamOutcome>;
+
+export interface ChatRouteDeps {
+  config: Config;
+  logger: Logger;
+  cache: SemanticCache;
+  forward: ForwardChat;
+  /** Observers of finished requests (metrics, stats, totals). */
+  onRecord: Array<(record: RequestRecord) => void>;
+  /** Extra response headers for a finished request (cost and savings). */
+  responseHeaders?: (record: RequestRecord) => Record<string, string>;
+}
+
+const NAMESPACE_RE = /^[\w.:-]{1,64}$/;
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+
+export function tenantOf(authorization: string | undefined): string {
+  if (!authorization) return 'anonymous';
+  return createHash('sha256').update(authorization).digest('hex').slice(0, 16);
+}
+
+/**
+ * POST /v1/chat/completions: the request path, in order — validate, cache lookup, forward the
+ * miss (coalesced with identical in-flight misses), store the complete answer, respond, record.
+ */
+export function createChatHandler(deps: ChatRouteDeps) {
+  const flights = new SingleFlight<UpstreamOutcome>();
+
+  return async function chatHandler(req: Request, res: Response): Promise<void> {
+    const t0 = performance.now();
+    const incomingId = req.header('x-request-id');
+    const requestId = incomingId && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    let record: RequestRecord | undefined;
+    try {
+      const request = parseChatRequest(req.body);
+      let directives: CacheDirectives;
+      try {
+        directives = parseCacheDirectives(req.header('cache-control'), req.header('x-cache-threshold'));
+      } catch (err) {
+        if (err instanceof DirectiveError) throw new ApiError(400, err.message, 'invalid_request_error', 'invalid_header');
+        throw err;
+      }
+      const namespace = req.header('x-cache-namespace') ?? 'default';
+      if (!NAMESPACE_RE.test(namespace)) {
+        throw new ApiError(400, 'x-cache-namespace must be 1-64 characters of letters, digits, _ . : -', 'invalid_request_error', 'invalid_header');
+      }
+      const authorization = req.header('authorization');
+      const tenant = tenantOf(authorization);
+      const keys = computeCacheKeys({
+        tenant: deps.config.cache.shareAcrossTenants ? undefined : tenant,
+        namespace,
+        model: request.model,
+        request,
+      });
+      const stream = request.stream === true;
+      record = {
+        requestId,
+        tenant,
+        namespace,
+        model: request.model,
+        stream,
+        status: 200,
+        cacheStatus: directives.lookup ? 'miss' : 'bypass',
+        coalesced: false,
+        guardRejections: [],
+        embedMs: 0,
+        searchMs: 0,
+        totalMs: 0,
+        request,
+      };
+
+      let lookup: LookupResult | undefined;
+      if (directives.lookup) {
+        lookup = await deps.cache.lookup(keys, directives);
+        record.embedMs = lookup.embedMs;
+        record.searchMs = lookup.searchMs;
+        record.nearestSimilarity = lookup.nearestSimilarity;
+        record.guardRejections = lookup.guardRejections;
+        if (lookup.status !== 'miss' && lookup.entry) {
+          record.cacheStatus = lookup.status;
+          record.similarity = lookup.similarity;
+          record.entry = lookup.entry;
+          record.completion = lookup.entry.response;
+          const ageSeconds = Math.max(0, Math.floor((Date.now() - lookup.entry.createdAt) / 1000));
+          sendCompletion(res, record, deps, { 'x-cache-age': String(ageSeconds) });
+          return;
+        }
+      }
+
+      const owner = { tenant, namespace, model: request.model };
+      const live = stream ? new LiveStream(res, record, deps, request) : undefined;
+      const forwardOnce = async (): Promise<UpstreamOutcome> => {
+        const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: authorization });
+        if (outcome.ok && directives.store) {
+          await deps.cache
+            .store(keys, owner, outcome.completion, lookup?.vector)
+            .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));
+        }
+        return outcome;
+      };
+      // Only requests that both read and write the cache are coalesced: no-store / no-cache ask
+      // for their own fresh answer.
+      const flight = directives.lookup && directives.store ? flights.run(keys.exactKey, forwardOnce) : { promise: forwardOnce(), leader: true };
+      const outcome = await flight.promise;
+      record.coalesced = !flight.leader;
+      record.provider = outcome.provider;
+      record.upstreamModel = outcome.target.model;
+      record.upstreamMs = flight.leader ? outcome.upstreamMs : undefined;
+
+      if (!outcome.ok) {
+        record.status = outcome.status;
+        record.errorMessage = outcome.message;
+        if (flight.leader && live?.started) {
+          // Chunks already went out: the only honest signal left is to cut the connection.
+          res.destroy();
+          return;
+        }
+        for (const [k, v] of Object.entries(outcome.headers)) res.setHeader(k, v);
+        res.setHeader('x-cache-status', record.cacheStatus);
+        res.status(outcome.status).json(outcome.body);
+        return;
+      }
+
+      record.completion = outcome.completion;
+      if (!flight.leader) {
+        // A coalesced follower got the leader's answer without an upstream call of its own.
+        record.cacheStatus = 'hit';
+        sendCompletion(res, record, deps, { 'x-cache-age': '0', 'x-cache-coalesced': 'true' });
+        return;
+      }
+      if (live) live.finish();
+      else sendCompletion(res, record, deps, {});
+    } catch (err) {
+      const apiErr =
+        err instanceof ApiError ? err : new ApiError(500, 'internal gateway error', 'server_error', 'internal_error');
+      if (!(err instanceof ApiError)) deps.logger.error('request failed', { requestId, error: (err as Error).stack });
+      if (record) {
+        record.status = apiErr.status;
+        record.errorMessage = apiErr.message;
+      }
+      sendError(res, apiErr);
+      if (!record) logLine(deps, { requestId, status: apiErr.status, totalMs: performance.now() - t0, error: apiErr.message });
+    } finally {
+      if (record) {
+        record.totalMs = performance.now() - t0;
+        finishRecord(deps, record);
+      }
+    }
+  };
+}
+
+function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string, string> {
+  const h: Record<string, string> = { 'x-cache-status': record.cacheStatus };
+  if (record.cacheStatus === 'semantic-hit' && record.similarity !== undefined) h['x-cache-similarity'] = record.similarity.toFixed(4);
+  if (record.provider) h['x-gateway-provider'] = record.provider;
+  if (record.upstreamModel) h['x-gateway-model'] = record.upstreamModel;
+  return { ...h, ...(deps.responseHeaders?.(record) ?? {}) };
+}
+
+/** Sends a whole completion, as JSON or replayed as an SSE stream per the request's `stream` flag. */
+function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDeps, extra: Record<string, string>): void {
+  const completion = record.completion!;
+  const headers = { ...cacheHeaders(record, deps), ...extra };
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (!record.stream) {
+    res.status(200).json(completion);
+    return;
+  }
+  startSse(res);
+  const includeUsage = record.request.stream_options?.include_usage === true;
+  for (const chunk of completionToChunks(completion, includeUsage)) res.write(sseData(chunk));
+  res.end(SSE_DONE);
+}
+
+function startSse(res: Response): void {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('connection', 'keep-alive');
+  res.flushHeaders();
+}
+
+/** Relays an upstream stream to the client as it arrives (the leader of a streamed miss). */
+class LiveStream {
+  started = false;
+  private readonly includeUsage: boolean;
+
+  constructor(
+    private readonly res: Response,
+    private readonly record: RequestRecord,
+    private readonly deps: ChatRouteDeps,
+    request: ChatRequest,
+  ) {
+    this.includeUsage = request.stream_options?.include_usage === true;
+  }
+
+  readonly onChunk = (chunk: ChatCompletionChunk): void => {
+    // The gateway asked the upstream for usage; a client that did not ask does not get it.
+    if (!this.includeUsage && chunk.choices.length === 0 && chunk.usage) return;
+    if (!this.started) {
+      this.started = true;
+      for (const [k, v] of Object.entries(cacheHeaders(this.record, this.deps))) this.res.setHeader(k, v);
+      startSse(this.res);
+    }
+    if (!this.res.writableEnded && !this.res.destroyed) {
+      const out = !this.includeUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
+      this.res.write(sseData(out));
+    }
+  };
+
+  finish(): void {
+    if (!this.started) {
+      // An upstream that streamed no chunk at all still completed; replay what was assembled.
+      sendCompletion(this.res, this.record, this.deps, {});
+      return;
+    }
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(SSE_DONE);
+  }
+}
+
+function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
+  for (const observer of deps.onRecord) {
+    try {
+      observer(record);
+    } catch (err) {
+      deps.logger.error('request observer failed', { requestId: record.requestId, error: (err as Error).message });
+    }
+  }
+  const promptText = deps.config.log.prompts ? { prompt: record.request.messages[record.request.messages.length - 1]?.content } : {};
+  logLine(deps, {
+    requestId: record.requestId,
+    tenant: record.tenant,
+    namespace: record.namespace,
+    model: record.model,
+    stream: record.stream,
+    status: record.status,
+    cacheStatus: record.cacheStatus,
+    coalesced: record.coalesced || undefined,
+    similarity: round(record.similarity),
+    nearestSimilarity: round(record.nearestSimilarity),
+    guardRejections: record.guardRejections.length ? record.guardRejections.map((g) => ({ similarity: round(g.similarity), reason: g.reason })) : undefined,
+    provider: record.provider,
+    upstreamModel: record.upstreamModel,
+    upstreamMs: round(record.upstreamMs, 1),
+    embedMs: round(record.embedMs, 2),
+    searchMs: round(record.searchMs, 2),
+    totalMs: round(record.totalMs, 1),
+    promptTokens: record.completion?.usage?.prompt_tokens,
+    completionTokens: record.completion?.usage?.completion_tokens,
+    error: record.errorMessage,
+    ...promptText,
+  });
+}
+
+function logLine(deps: ChatRouteDeps, fields: Record<string, unknown>): void {
+  deps.logger.info('chat', { event: 'request', ...fields });
+}
+
+function round(n: number | undefined, digits = 4): number | undefined {
+  return n === undefined ? undefined : Number(n.toFixed(digits));
+}
+
+export type { CacheKeys };

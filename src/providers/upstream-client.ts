@@ -1,0 +1,140 @@
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Provider, Target } from './types.js';
+import { parseSse } from './sse.js';
+import { StreamAssembler } from './stream-assembler.js';
+
+/** A complete answer, or the reason there is none. Only `ok` answers are ever cached. */
+export type UpstreamOutcome =
+  | { ok: true; completion: ChatCompletion; upstreamMs: number; target: Target; provider: string }
+  | {
+      ok: false;
+      /** HTTP status to give the client (the upstream's own, or 502/504 when it never answered). */
+      status: number;
+      /** OpenAI-shaped error body. */
+      body: unknown;
+      headers: Record<string, string>;
+      message: string;
+      /** Whether a retry or another target may succeed (connect errors, timeouts, 429, 5xx). */
+      retryable: boolean;
+      /** True when chunks already reached the client: no fallback may follow. */
+      streamStarted: boolean;
+      upstreamMs: number;
+      target: Target;
+      provider: string;
+    };
+
+export interface CallOptions {
+  /** Called with each chunk as it arrives (streaming calls only). */
+  onChunk?: (chunk: ChatCompletionChunk) => void;
+  /** Extra headers for the upstream call (e.g. the client's Authorization when no key is configured). */
+  extraHeaders?: Record<string, string>;
+}
+
+/** Headers worth handing back to the client from an upstream error. */
+const PASS_HEADERS = ['retry-after'];
+
+/**
+ * Makes one call to one target through its provider's transforms. Streaming calls ask the upstream
+ * for usage and fold the chunks into a completion; the answer counts as complete only when the
+ * upstream sent its final event.
+ */
+export async function callUpstream(provider: Provider, target: Target, request: ChatRequest, opts: CallOptions = {}): Promise<UpstreamOutcome> {
+  const started = performance.now();
+  const stream = request.stream === true;
+  const upstreamRequest: ChatRequest = stream ? { ...request, stream: true, stream_options: { ...(request.stream_options ?? {}), include_usage: true } } : { ...request };
+  const built = provider.toUpstream(upstreamRequest, target);
+  const controller = new AbortController();
+  // The timeout covers waiting for the response headers and, for streams, each gap between chunks.
+  let timer = setTimeout(() => controller.abort(), target.timeoutMs);
+  const fail = (status: number, message: string, retryable: boolean, streamStarted = false, headers: Record<string, string> = {}, body?: unknown): UpstreamOutcome => ({
+    ok: false,
+    status,
+    body: body ?? { error: { message, type: status === 504 ? 'timeout' : 'upstream_error', code: null, param: null } },
+    headers,
+    message,
+    retryable,
+    streamStarted,
+    upstreamMs: performance.now() - started,
+    target,
+    provider: provider.name,
+  });
+  let res: Response;
+  try {
+    res = await fetch(built.url, {
+      method: 'POST',
+      headers: { ...built.headers, ...(target.apiKey ? {} : opts.extraHeaders), accept: stream ? 'text/event-stream' : 'application/json' },
+      body: JSON.stringify(built.body),
+      signal: controller.signal,
+    });
+  } catch (err) {
+    clearTimeout(timer);
+    if (controller.signal.aborted) return fail(504, `upstream ${provider.name} did not answer within ${target.timeoutMs} ms`, true);
+    return fail(502, `cannot reach upstream ${provider.name}: ${describeFetchError(err)}`, true);
+  }
+
+  if (!res.ok) {
+    clearTimeout(timer);
+    const text = await res.text().catch(() => '');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON: wrapped below */
+    }
+    const message = provider.errorMessage ? provider.errorMessage(res.status, body) : `upstream returned HTTP ${res.status}`;
+    const headers: Record<string, string> = {};
+    for (const h of PASS_HEADERS) {
+      const v = res.headers.get(h);
+      if (v) headers[h] = v;
+    }
+    // OpenAI-shaped bodies pass through as they are; anything else is wrapped so clients can parse it.
+    const passBody = isOpenAIError(body) && provider.name.startsWith('openai') ? body : { error: { message, type: 'upstream_error', code: res.status, param: null } };
+    return fail(res.status, message, res.status === 429 || res.status >= 500, false, headers, passBody);
+  }
+
+  if (!stream) {
+    try {
+      const body = (await res.json()) as unknown;
+      clearTimeout(timer);
+      return { ok: true, completion: provider.fromUpstream(body, request), upstreamMs: performance.now() - started, target, provider: provider.name };
+    } catch (err) {
+      clearTimeout(timer);
+      if (controller.signal.aborted) return fail(504, `upstream ${provider.name} did not finish within ${target.timeoutMs} ms`, true);
+      return fail(502, `upstream ${provider.name} sent an unreadable answer: ${(err as Error).message}`, true);
+    }
+  }
+
+  const translator = provider.streamTranslator(request);
+  const assembler = new StreamAssembler();
+  let started_ = false;
+  try {
+    if (!res.body) throw new Error('upstream sent no body');
+    for await (const event of parseSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), target.timeoutMs);
+      for (const chunk of translator.push(event)) {
+        assembler.push(chunk);
+        started_ = true;
+        opts.onChunk?.(chunk);
+      }
+      if (translator.done) break;
+    }
+  } catch (err) {
+    clearTimeout(timer);
+    const reason = controller.signal.aborted ? `stalled for ${target.timeoutMs} ms` : (err as Error).message;
+    return fail(controller.signal.aborted ? 504 : 502, `upstream ${provider.name} stream failed: ${reason}`, true, started_);
+  }
+  clearTimeout(timer);
+  if (!translator.done || !assembler.complete) {
+    return fail(502, `upstream ${provider.name} stream ended before its final event`, true, started_);
+  }
+  return { ok: true, completion: assembler.result(), upstreamMs: performance.now() - started, target, provider: provider.name };
+}
+
+function isOpenAIError(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'object';
+}
+
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}

@@ -1,0 +1,117 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the fake upstream does with the next call(s). */
+export interface Behavior {
+  latencyMs?: number;
+  /** Answer with this HTTP status and an OpenAI error body. */
+  failStatus?: number;
+  /** For streams: send this many chunks, then cut the connection without the final event. */
+  abortAfterChunks?: number;
+  /** Fixed reply text; default is derived from the prompt. */
+  reply?: string;
+  /** Delay between stream chunks. */
+  chunkDelayMs?: number;
+}
+
+export interface RecordedCall {
+  body: Record<string, unknown>;
+  headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * A small OpenAI-compatible server for tests and benchmarks: deterministic answers derived from
+ * the last user turn, controllable latency, errors and stream aborts, and a log of every call.
+ */
+export class FakeOpenAI {
+  readonly calls: RecordedCall[] = [];
+  behavior: Behavior = {};
+  /** Behaviors consumed one per call before `behavior` applies. */
+  readonly queue: Behavior[] = [];
+  private server?: http.Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.queue.length = 0;
+    this.behavior = {};
+  }
+
+  static replyFor(body: Record<string, unknown>): string {
+    const messages = body.messages as Array<{ role: string; content: unknown }>;
+    const last = messages[messages.length - 1]!;
+    const text = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+    return `Answer #${text.length} to: ${text}`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'fake' }] }));
+      return;
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error', code: null } }));
+      return;
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    this.calls.push({ body, headers: req.headers });
+    const b = this.queue.shift() ?? this.behavior;
+    if (b.latencyMs) await sleep(b.latencyMs);
+    if (b.failStatus) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (b.failStatus === 429) headers['retry-after'] = '7';
+      res.writeHead(b.failStatus, headers);
+      res.end(JSON.stringify({ error: { message: `fake upstream failure ${b.failStatus}`, type: 'server_error', code: 'fake_failure' } }));
+      return;
+    }
+    const reply = b.reply ?? FakeOpenAI.replyFor(body);
+    const promptTokens = JSON.stringify(body.messages).length >> 2;
+    const words = reply.split(/(?<= )/);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: words.length, total_tokens: promptTokens + words.length };
+    const id = `chatcmpl-fake-${this.calls.length}`;
+    const created = 1_700_000_000 + this.calls.length;
+    const model = String(body.model);
+    if (body.stream !== true) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop', logprobs: null }], usage }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+    const base = { id, object: 'chat.completion.chunk', created, model };
+    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+    for (const [i, w] of words.entries()) {
+      if (b.abortAfterChunks !== undefined && i >= b.abortAfterChunks) {
+        res.destroy();
+        return;
+      }
+      if (b.chunkDelayMs) await sleep(b.chunkDelayMs);
+      send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    if (streamOptions?.include_usage) send({ ...base, choices: [], usage });
+    res.end('data: [DONE]\n\n');
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
