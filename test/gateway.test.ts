@@ -390,3 +390,34 @@ describe('gateway persistence', () => {
     }
   });
 });
+
+describe('gateway on the Redis store (CACHE_STORE_URL=redis://, real server)', () => {
+  let upstream: FakeOpenAI;
+  // A database of its own, emptied first, so runs never see each other's entries.
+  const env = () => ({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: 'redis://127.0.0.1:6379/11' });
+  before(async () => {
+    upstream = await new FakeOpenAI().start();
+  });
+  after(async () => upstream?.stop());
+
+  it('stores in Redis, and a second gateway process-equivalent with an empty DATA_DIR serves exact and semantic hits from it', async () => {
+    let gw = await startTestGateway(env());
+    await gw.cache.purge();
+    await chat(gw, ask('Which programming language should a beginner learn first?'));
+    expect((await chat(gw, ask('Which programming language should a beginner learn first?'))).headers.get('x-cache-status')).to.equal('hit');
+    await gw.close();
+
+    // New DATA_DIR: no index file, so the index is rebuilt from the entries in Redis.
+    gw = await startTestGateway(env());
+    try {
+      expect(gw.cache.size).to.equal(1);
+      expect((await chat(gw, ask('Which programming language should a beginner learn first?'))).headers.get('x-cache-status')).to.equal('hit');
+      expect((await chat(gw, ask('which programming language should a beginner learn first'))).headers.get('x-cache-status')).to.be.oneOf(['hit', 'semantic-hit']);
+      expect((await chat(gw, ask('Which programming language should a beginner learn first?'), { authorization: 'Bearer other' })).headers.get('x-cache-status')).to.equal('miss');
+      expect(upstream.calls).to.have.length(2);
+      await gw.cache.purge();
+    } finally {
+      await gw.close();
+    }
+  });
+});
