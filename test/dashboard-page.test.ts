@@ -1,0 +1,289 @@
+import { expect } from 'chai';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN_KEY_STORAGE, dashboardPage } from '../src/observability/dashboard/page.js';
+import { StatsCollector, type StatsSnapshot } from '../src/observability/stats.js';
+import { chromiumAvailable, launchChromium } from './helpers/browser.js';
+
+const ADMIN_KEY = 'test-admin-key';
+const SCREENSHOT = path.resolve('bench/results/dashboard.png');
+const NOW = Date.parse('2026-03-01T12:30:00.000Z');
+const XSS_MODEL = '<img src=x id=injected onerror="document.title=\'pwned\'">';
+
+/** A realistic snapshot made by the real collector: 30 minutes of mixed traffic over 3 models. */
+function fixture(extraRequests = 0, logPrompts = false): StatsSnapshot {
+  const stats = new StatsCollector({ now: () => NOW, logPrompts, recentLimit: 25 });
+  const models = ['gpt-4o-mini', 'gpt-4o', 'claude-3-5-haiku'];
+  let n = 0;
+  for (let minute = 0; minute < 30; minute++) {
+    if (minute % 7 === 3) continue; // quiet minutes leave gaps in the series
+    const perMinute = 4 + (minute % 5);
+    for (let i = 0; i < perMinute; i++) {
+      n++;
+      const model = models[n % 3]!;
+      const kind = n % 10 < 3 ? 'miss' : n % 10 < 7 ? 'hit' : n % 10 < 9 ? 'semantic-hit' : 'bypass';
+      const paid = kind === 'miss' || kind === 'bypass';
+      stats.record({
+        requestId: `req-${String(n).padStart(4, '0')}`,
+        time: NOW - (30 - minute) * 60_000 + i * 1000,
+        tenant: n % 4 === 0 ? 'a1b2c3d4' : 'e5f6a7b8',
+        model,
+        cacheStatus: kind,
+        status: n % 37 === 0 ? 502 : 200,
+        similarity: kind === 'semantic-hit' ? 0.9 + (n % 9) / 100 : undefined,
+        latencyMs: paid ? 400 + ((n * 37) % 900) : 0.4 + (n % 13) / 2,
+        promptTokens: paid ? 120 + (n % 50) : 0,
+        completionTokens: paid ? 80 + (n % 30) : 0,
+        savedTokens: paid ? 0 : 200 + (n % 40),
+        costMicroUsd: paid ? 900 + n : 0,
+        savedMicroUsd: paid ? 0 : 1100 + n,
+        prompt: `question number ${n}`,
+      });
+    }
+  }
+  for (let i = 0; i < extraRequests; i++) {
+    stats.record({ requestId: `extra-${i}`, tenant: 'e5f6a7b8', model: 'gpt-4o', cacheStatus: 'hit', status: 200, latencyMs: 1, savedMicroUsd: 5000, savedTokens: 300 });
+  }
+  stats.record({ requestId: 'req-xss', tenant: 'e5f6a7b8', model: XSS_MODEL, cacheStatus: 'miss', status: 200, latencyMs: 812, costMicroUsd: 2500, promptTokens: 10, completionTokens: 5 });
+  return stats.snapshot();
+}
+
+// The page's formats (see page.ts), written out again here so a change to either is caught.
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtRatio = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
+const fmtUsd = (x: number) =>
+  !x ? '$0.00' : Math.abs(x) >= 1 ? `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}` : `$${Number(x.toPrecision(4))}`;
+const fmtMs = (ms: number | null) => (ms === null ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms >= 10 ? ms.toFixed(0) : ms.toFixed(1)} ms`);
+
+interface ServerState {
+  snapshot: StatsSnapshot;
+  requireKey: boolean;
+  authHeaders: Array<string | undefined>;
+  otherPaths: string[];
+}
+
+async function startServer(state: ServerState): Promise<{ origin: string; close: () => Promise<void> }> {
+  const page = dashboardPage({ refreshMs: 250 });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/dashboard') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page);
+      return;
+    }
+    if (url.pathname === '/v1/gateway/stats') {
+      state.authHeaders.push(req.headers.authorization);
+      if (state.requireKey && req.headers.authorization !== `Bearer ${ADMIN_KEY}`) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+        res.end(JSON.stringify({ error: { message: 'admin key required' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(state.snapshot));
+      return;
+    }
+    state.otherPaths.push(url.pathname);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function headline(page: Page, id: string): Promise<{ text: string; value: string | null }> {
+  const el = page.locator(`#${id}`);
+  return { text: (await el.textContent()) ?? '', value: await el.getAttribute('data-value') };
+}
+
+describe('dashboard page in headless Chromium', function () {
+  let browser: Browser | undefined;
+  let server: { origin: string; close: () => Promise<void> } | undefined;
+  let state: ServerState;
+  const foreignRequests: string[] = [];
+
+  before(async function () {
+    if (!chromiumAvailable()) {
+      console.log('      (/usr/bin/chromium is absent: skipping the dashboard browser tests; apt-get install -y chromium)');
+      this.skip();
+    }
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  beforeEach(async () => {
+    state = { snapshot: fixture(), requireKey: false, authHeaders: [], otherPaths: [] };
+    server = await startServer(state);
+    foreignRequests.length = 0;
+  });
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  async function openPage(): Promise<Page> {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    page.on('request', (r) => {
+      if (!r.url().startsWith(server!.origin) && !r.url().startsWith('data:')) foreignRequests.push(r.url());
+    });
+    return page;
+  }
+
+  it('shows the numbers of /v1/gateway/stats, the charts and tables, and loads nothing else', async () => {
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      const s = state.snapshot;
+      const t = s.totals;
+      expect(t.requests).to.be.greaterThan(100); // the fixture is not trivially empty
+
+      const expected: Record<string, [number | null, string]> = {
+        'total-requests': [t.requests, fmtInt(t.requests)],
+        'hit-ratio': [t.hitRatio, fmtRatio(t.hitRatio)],
+        'exact-hits': [t.hits, fmtInt(t.hits)],
+        'semantic-hits': [t.semanticHits, fmtInt(t.semanticHits)],
+        misses: [t.misses, fmtInt(t.misses)],
+        errors: [t.errors, fmtInt(t.errors)],
+        'saved-usd': [t.savedUsd, fmtUsd(t.savedUsd)],
+        'saved-tokens': [t.savedTokens, fmtInt(t.savedTokens)],
+        'cost-usd': [t.costUsd, fmtUsd(t.costUsd)],
+        'spent-tokens': [t.promptTokens + t.completionTokens, fmtInt(t.promptTokens + t.completionTokens)],
+        'p50-ms': [t.p50Ms, fmtMs(t.p50Ms)],
+        'p95-ms': [t.p95Ms, fmtMs(t.p95Ms)],
+      };
+      for (const [id, [raw, text]] of Object.entries(expected)) {
+        const shown = await headline(page, id);
+        expect(shown.value, `#${id} data-value`).to.equal(raw === null ? '' : String(raw));
+        expect(shown.text, `#${id} text`).to.equal(text);
+      }
+      // Spot-check the formatting itself against hand-written strings.
+      expect((await headline(page, 'hit-ratio')).text).to.match(/^\d{1,3}\.\d%$/);
+      expect((await headline(page, 'saved-usd')).text).to.match(/^\$\d/);
+
+      // Charts: one dot per minute with data, and lines between consecutive minutes.
+      const withRatio = s.series.filter((p) => p.hitRatio !== null).length;
+      expect(await page.locator('#chart-hit-ratio circle').count()).to.equal(withRatio);
+      expect(await page.locator('#chart-hit-ratio polyline').count()).to.be.greaterThan(1); // gaps split the line
+      expect(await page.locator('#chart-latency circle').count()).to.equal(2 * s.series.length);
+      expect(await page.locator('#chart-savings polyline').count()).to.equal(2);
+
+      const topRows = await page.locator('#top-models tbody tr').evaluateAll((rows) =>
+        rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)),
+      );
+      expect(topRows.map((r) => r[0])).to.deep.equal(s.topModels.map((m) => m.model));
+      expect(topRows.map((r) => r[1])).to.deep.equal(s.topModels.map((m) => fmtInt(m.requests)));
+      expect(topRows.map((r) => r[3])).to.deep.equal(s.topModels.map((m) => fmtUsd(m.savedUsd)));
+
+      const recentIds = await page.locator('#recent tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
+      expect(recentIds).to.deep.equal(s.recent.map((r) => r.requestId));
+      // Client-chosen strings are shown as text, never parsed as HTML.
+      expect(await page.locator('#recent tbody tr[data-request-id="req-xss"] td:nth-child(4)').textContent()).to.equal(XSS_MODEL);
+      expect(await page.locator('#injected').count()).to.equal(0);
+      expect(await page.title()).to.not.equal('pwned');
+      // LOG_PROMPTS is off in this fixture: no prompt column.
+      expect(await page.locator('#recent th.prompt-col').isHidden()).to.equal(true);
+      expect(await page.content()).to.not.contain('question number');
+
+      expect(foreignRequests).to.deep.equal([]);
+      expect(state.otherPaths).to.deep.equal([]);
+      expect(state.authHeaders[0]).to.equal(undefined);
+
+      mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('refreshes on its own and shows the new numbers', async () => {
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      const before = state.snapshot.totals.requests;
+      state.snapshot = fixture(40);
+      const after = state.snapshot.totals.requests;
+      expect(after).to.equal(before + 40);
+      await page.waitForFunction((n) => document.getElementById('total-requests')?.getAttribute('data-value') === String(n), after, {
+        timeout: 15_000,
+      });
+      expect((await headline(page, 'saved-usd')).text).to.equal(fmtUsd(state.snapshot.totals.savedUsd));
+      expect(Number(await page.getAttribute('html', 'data-refreshes'))).to.be.greaterThan(1);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('asks for the admin key on 401, sends it as a Bearer token and keeps it for the session', async () => {
+    state.requireKey = true;
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="auth"]');
+      expect(await page.locator('#auth').isVisible()).to.equal(true);
+      expect((await headline(page, 'total-requests')).text).to.equal('–');
+
+      await page.fill('#admin-key', 'wrong-key');
+      await page.click('#save-key');
+      await page.waitForFunction(() => document.getElementById('auth-message')?.textContent === 'That key was not accepted.');
+      expect(await page.evaluate((k) => sessionStorage.getItem(k), ADMIN_KEY_STORAGE)).to.equal(null);
+
+      await page.fill('#admin-key', ADMIN_KEY);
+      await page.click('#save-key');
+      await page.waitForSelector('html[data-state="ready"]');
+      expect(await page.locator('#auth').isVisible()).to.equal(false);
+      expect((await headline(page, 'total-requests')).value).to.equal(String(state.snapshot.totals.requests));
+      expect(state.authHeaders.slice(0, 3)).to.deep.equal([undefined, 'Bearer wrong-key', `Bearer ${ADMIN_KEY}`]);
+      expect(await page.evaluate((k) => sessionStorage.getItem(k), ADMIN_KEY_STORAGE)).to.equal(ADMIN_KEY);
+
+      // A reload in the same tab goes straight to the numbers with the stored key.
+      const seen = state.authHeaders.length;
+      await page.reload();
+      await page.waitForSelector('html[data-state="ready"]');
+      expect(state.authHeaders[seen]).to.equal(`Bearer ${ADMIN_KEY}`);
+      expect(foreignRequests).to.deep.equal([]);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('shows prompt text only when the stats carry it (LOG_PROMPTS=true)', async () => {
+    state.snapshot = fixture(0, true);
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      expect(await page.locator('#recent th.prompt-col').isVisible()).to.equal(true);
+      const withPrompt = state.snapshot.recent.find((r) => r.prompt)!;
+      const cellText = await page.locator(`#recent tbody tr[data-request-id="${withPrompt.requestId}"] td.prompt`).textContent();
+      expect(cellText).to.equal(withPrompt.prompt);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('says so when the stats cannot be loaded', async () => {
+    await server!.close();
+    const page = await openPage();
+    try {
+      await page.setContent(dashboardPage({ statsPath: '/nowhere', refreshMs: 60_000 }), { waitUntil: 'load' });
+      await page.waitForSelector('html[data-state="error"]');
+      expect(await page.locator('#status').textContent()).to.match(/^could not load stats/);
+    } finally {
+      await page.context().close();
+      server = await startServer(state);
+    }
+  });
+});
