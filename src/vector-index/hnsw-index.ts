@@ -88,7 +88,8 @@ export class VectorIndex {
     if (vector.length !== this.dimension) throw new Error(`vector has ${vector.length} dimensions, index has ${this.dimension}`);
     if (this.live.has(id)) this.remove(id);
     if (this.index.getCurrentCount() >= this.index.getMaxElements()) {
-      this.index.resizeIndex(this.index.getMaxElements() * 2);
+      // A loaded index has room for exactly what it held (possibly nothing), so grow from a floor.
+      this.index.resizeIndex(Math.max(INITIAL_CAPACITY, this.index.getMaxElements() * 2));
     }
     this.index.addPoint(Array.from(vector), id, true);
     this.live.add(id);
