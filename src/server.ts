@@ -7,11 +7,9 @@ import type { Config } from './config.js';
 import type { Embedder } from './embedding/embedder.js';
 import { createTransformersEmbedder, readModelDefaults } from './embedding/transformers-embedder.js';
 import { createApp } from './http/app.js';
-import type { ForwardChat } from './http/chat-route.js';
 import { createLogger } from './observability/logger.js';
-import { openaiProvider } from './providers/openai/index.js';
-import type { Target } from './providers/types.js';
-import { callUpstream } from './providers/upstream-client.js';
+import { loadRoutingConfig } from './routing/config-file.js';
+import { createForwarder } from './routing/forwarder.js';
 import { openKvStores, type KvStores } from './store/kv.js';
 
 export interface Gateway {
@@ -32,6 +30,8 @@ export interface GatewayOverrides {
 /** Wires every module once, in request-path order, and starts listening on HOST:PORT. */
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const logger = overrides.logger ?? createLogger(config.log);
+  // Validated before anything is opened: a bad file stops the start with its path and problems.
+  const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, process.env, config.upstream.timeoutMs) : undefined;
   const embedder =
     overrides.embedder ??
     (await createTransformersEmbedder({ model: config.embedding.model, modelsDir: config.embedding.modelsDir, allowRemote: config.embedding.allowRemote }));
@@ -51,27 +51,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       hnsw: config.cache.hnsw,
     });
 
-    const target: Target = { provider: 'openai', baseUrl: config.upstream.baseUrl, model: '', apiKey: config.upstream.apiKey, timeoutMs: config.upstream.timeoutMs };
-    const forward: ForwardChat = (request, ctx) =>
-      callUpstream(openaiProvider, { ...target, model: request.model }, request, {
-        onChunk: ctx.onChunk,
-        // With no UPSTREAM_API_KEY the client's own credential goes upstream.
-        extraHeaders: ctx.clientAuthorization ? { authorization: ctx.clientAuthorization } : {},
-      });
-    const listModels = async (clientAuthorization: string | undefined) => {
-      const auth = config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : clientAuthorization;
-      try {
-        const res = await fetch(`${config.upstream.baseUrl}/models`, { headers: auth ? { authorization: auth } : {}, signal: AbortSignal.timeout(config.upstream.timeoutMs) });
-        const text = await res.text();
-        try {
-          return { status: res.status, body: JSON.parse(text) as unknown };
-        } catch {
-          return { status: 502, body: { error: { message: 'upstream /models answer is not JSON', type: 'upstream_error', code: null, param: null } } };
-        }
-      } catch {
-        return { status: 502, body: { error: { message: 'cannot reach the upstream for /models', type: 'upstream_error', code: null, param: null } } };
-      }
-    };
+    const { forward, listModels } = createForwarder(config, routing, { logger });
 
     const app = createApp({ config, logger, cache, forward, listModels, onRecord: [] });
     const server = http.createServer(app);
