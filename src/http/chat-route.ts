@@ -5,6 +5,8 @@ import { DirectiveError, parseCacheDirectives, type CacheDirectives } from '../c
 import { computeCacheKeys, type CacheKeys } from '../cache/request-key.js';
 import type { CacheEntry, LookupResult, SemanticCache } from '../cache/semantic-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
+import type { RequestAccounting } from '../accounting/request-cost.js';
+import { usdString } from '../accounting/request-cost.js';
 import type { Config } from '../config.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
@@ -39,6 +41,8 @@ export interface RequestRecord {
   completion?: ChatCompletion;
   /** The cache entry a hit came from. */
   entry?: CacheEntry;
+  /** Tokens, cost and saving, once the answer is known. */
+  accounting?: RequestAccounting;
   errorMessage?: string;
 }
 
@@ -52,8 +56,8 @@ export interface ChatRouteDeps {
   forward: ForwardChat;
   /** Observers of finished requests (metrics, stats, totals). */
   onRecord: Array<(record: RequestRecord) => void>;
-  /** Extra response headers for a finished request (cost and savings). */
-  responseHeaders?: (record: RequestRecord) => Record<string, string>;
+  /** Prices a served answer (tokens, cost, saving). */
+  account?: (record: RequestRecord) => RequestAccounting;
 }
 
 const NAMESPACE_RE = /^[\w.:-]{1,64}$/;
@@ -195,12 +199,29 @@ export function createChatHandler(deps: ChatRouteDeps) {
   };
 }
 
+/** Computes the request's accounting once its answer is known. */
+function settle(record: RequestRecord, deps: ChatRouteDeps): RequestAccounting | undefined {
+  if (!record.accounting && record.completion && deps.account && record.status < 400) record.accounting = deps.account(record);
+  return record.accounting;
+}
+
+function costHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string, string> {
+  const a = settle(record, deps);
+  if (!a) return {};
+  const h: Record<string, string> = { 'x-gateway-cost-usd': usdString(a.costMicroUsd) };
+  if (record.cacheStatus === 'hit' || record.cacheStatus === 'semantic-hit') {
+    h['x-gateway-saved-usd'] = usdString(a.savedMicroUsd);
+    h['x-gateway-saved-tokens'] = String(a.savedTokens);
+  }
+  return h;
+}
+
 function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string, string> {
   const h: Record<string, string> = { 'x-cache-status': record.cacheStatus };
   if (record.cacheStatus === 'semantic-hit' && record.similarity !== undefined) h['x-cache-similarity'] = record.similarity.toFixed(4);
   if (record.provider) h['x-gateway-provider'] = record.provider;
   if (record.upstreamModel) h['x-gateway-model'] = record.upstreamModel;
-  return { ...h, ...(deps.responseHeaders?.(record) ?? {}) };
+  return { ...h, ...costHeaders(record, deps) };
 }
 
 /** Sends a whole completion, as JSON or replayed as an SSE stream per the request's `stream` flag. */
@@ -246,6 +267,8 @@ class LiveStream {
     if (!this.started) {
       this.started = true;
       for (const [k, v] of Object.entries(cacheHeaders(this.record, this.deps))) this.res.setHeader(k, v);
+      // The cost of a streamed miss is known only at its end: it follows as an HTTP trailer.
+      if (this.deps.account) this.res.setHeader('trailer', 'x-gateway-cost-usd');
       startSse(this.res);
     }
     if (!this.res.writableEnded && !this.res.destroyed) {
@@ -260,11 +283,16 @@ class LiveStream {
       sendCompletion(this.res, this.record, this.deps, {});
       return;
     }
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end(SSE_DONE);
+    if (!this.res.writableEnded && !this.res.destroyed) {
+      const cost = costHeaders(this.record, this.deps)['x-gateway-cost-usd'];
+      if (cost !== undefined && this.deps.account) this.res.addTrailers({ 'x-gateway-cost-usd': cost });
+      this.res.end(SSE_DONE);
+    }
   }
 }
 
 function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
+  settle(record, deps);
   for (const observer of deps.onRecord) {
     try {
       observer(record);
@@ -291,8 +319,11 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     embedMs: round(record.embedMs, 2),
     searchMs: round(record.searchMs, 2),
     totalMs: round(record.totalMs, 1),
-    promptTokens: record.completion?.usage?.prompt_tokens,
-    completionTokens: record.completion?.usage?.completion_tokens,
+    promptTokens: record.accounting?.promptTokens,
+    completionTokens: record.accounting?.completionTokens,
+    promptTokensEstimate: record.accounting?.promptTokensEstimate,
+    costUsd: record.accounting ? record.accounting.costMicroUsd / 1e6 : undefined,
+    savedUsd: record.accounting?.savedMicroUsd ? record.accounting.savedMicroUsd / 1e6 : undefined,
     error: record.errorMessage,
     ...promptText,
   });

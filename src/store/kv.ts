@@ -12,7 +12,8 @@ import { FileLogMap } from './file-log-map.js';
  */
 export interface KvStores {
   readonly kind: 'file' | 'memory' | 'redis';
-  open<V>(namespace: string): Keyv<V>;
+  /** `throwOnErrors`: reads that fail throw instead of answering undefined (for counters). */
+  open<V>(namespace: string, opts?: { throwOnErrors?: boolean }): Keyv<V>;
   /** Every live [key, value] of a namespace (keys without the namespace prefix). */
   iterate<V>(namespace: string): AsyncGenerator<[string, V]>;
   /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
@@ -42,7 +43,7 @@ function openMap(
 ): KvStores {
   return {
     kind,
-    open: <V>(namespace: string) => new Keyv<V>({ store: map, namespace }),
+    open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: map, namespace, ...opts }),
     // keyv's own iterator filters by the namespace last set on the (shared) Map, so walk it here.
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
       const prefix = `${namespace}:`;
@@ -71,7 +72,7 @@ async function openRedis(url: string): Promise<KvStores> {
   return {
     kind: 'redis',
     redis: client,
-    open: <V>(namespace: string) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace }),
+    open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace, ...opts }),
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
       const kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace });
       for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];

@@ -1,0 +1,67 @@
+import type { UsageTotalsStore } from '../accounting/totals.js';
+import { messageText } from '../cache/request-key.js';
+import type { RequestRecord } from '../http/chat-route.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { StatsCollector } from './stats.js';
+
+/** Guard reasons look like "number-mismatch: 2 vs 3"; only the kind is a metric label. */
+function reasonKind(reason: string): string {
+  return reason.split(':')[0]!.trim().slice(0, 40) || 'other';
+}
+
+/**
+ * Feeds one finished request to metrics, the stats window and the persistent totals. Each sees
+ * only hashes and numbers, never keys or prompt text (prompts go to stats only with LOG_PROMPTS).
+ */
+export function createRequestObserver(parts: { metrics: GatewayMetrics; stats: StatsCollector; totals: UsageTotalsStore; logPrompts: boolean }) {
+  const { metrics, stats, totals } = parts;
+  return (r: RequestRecord): void => {
+    const a = r.accounting;
+    // Tokens a request spent upstream; a hit spent none (its tokens count as saved).
+    const spent = a && !a.savedTokens ? a : undefined;
+    const lastTurn = r.request.messages[r.request.messages.length - 1];
+    metrics.observeRequest({
+      status: r.status,
+      cacheStatus: r.cacheStatus,
+      model: r.model,
+      durationSeconds: r.totalMs / 1000,
+      promptTokens: spent?.promptTokens,
+      completionTokens: spent?.completionTokens,
+      savedTokens: a?.savedTokens,
+      costUsd: a ? a.costMicroUsd / 1e6 : undefined,
+      savedUsd: a ? a.savedMicroUsd / 1e6 : undefined,
+    });
+    if (r.embedMs > 0) metrics.embedDuration.observe(r.embedMs / 1000);
+    if (r.searchMs > 0) metrics.indexSearchDuration.observe(r.searchMs / 1000);
+    if (r.upstreamMs !== undefined && r.provider) metrics.upstreamDuration.observe({ provider: r.provider }, r.upstreamMs / 1000);
+    for (const g of r.guardRejections) metrics.guardRejections.inc({ reason: reasonKind(g.reason) });
+    if (r.status >= 500 || (r.status === 429 && r.provider)) metrics.upstreamErrors.inc({ provider: r.provider ?? 'unknown', status: String(r.status) });
+
+    stats.record({
+      requestId: r.requestId,
+      tenant: r.tenant,
+      model: r.model,
+      cacheStatus: r.cacheStatus,
+      status: r.status,
+      similarity: r.similarity,
+      latencyMs: r.totalMs,
+      promptTokens: spent?.promptTokens,
+      completionTokens: spent?.completionTokens,
+      savedTokens: a?.savedTokens,
+      costMicroUsd: a?.costMicroUsd,
+      savedMicroUsd: a?.savedMicroUsd,
+      prompt: parts.logPrompts && lastTurn ? messageText(lastTurn) : undefined,
+    });
+    totals.record({
+      tenant: r.tenant,
+      model: r.model,
+      cacheStatus: r.cacheStatus,
+      error: r.status >= 400,
+      promptTokens: spent?.promptTokens,
+      completionTokens: spent?.completionTokens,
+      savedTokens: a?.savedTokens,
+      costMicroUsd: a?.costMicroUsd,
+      savedMicroUsd: a?.savedMicroUsd,
+    });
+  };
+}
