@@ -7,7 +7,15 @@ import type { Config } from './config.js';
 import type { Embedder } from './embedding/embedder.js';
 import { createTransformersEmbedder, readModelDefaults } from './embedding/transformers-embedder.js';
 import { createApp } from './http/app.js';
+import { loadPriceTable } from './accounting/prices.js';
+import { accountRequest } from './accounting/request-cost.js';
+import { freeEncoders } from './accounting/tokens.js';
+import { UsageTotalsStore } from './accounting/totals.js';
 import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createRequestObserver } from './observability/request-observers.js';
+import { mountObservabilityRoutes } from './observability/routes.js';
+import { StatsCollector } from './observability/stats.js';
 import { loadRoutingConfig } from './routing/config-file.js';
 import { createForwarder } from './routing/forwarder.js';
 import { openKvStores, type KvStores } from './store/kv.js';
@@ -30,6 +38,7 @@ export interface GatewayOverrides {
 /** Wires every module once, in request-path order, and starts listening on HOST:PORT. */
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const logger = overrides.logger ?? createLogger(config.log);
+  const prices = loadPriceTable(config.pricesFile);
   // Validated before anything is opened: a bad file stops the start with its path and problems.
   const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, process.env, config.upstream.timeoutMs) : undefined;
   const embedder =
@@ -53,7 +62,25 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
 
     const { forward, listModels } = createForwarder(config, routing, { logger });
 
-    const app = createApp({ config, logger, cache, forward, listModels, onRecord: [] });
+    const metrics = createMetrics({ processMetrics: true });
+    metrics.sources.cacheEntries = () => cache.size;
+    metrics.sources.indexSize = () => cache.indexSize;
+    const stats = new StatsCollector({ logPrompts: config.log.prompts });
+    const totals = new UsageTotalsStore(kv.open('totals', { throwOnErrors: true }), {
+      onFlushError: (err) => logger.error('totals flush failed', { error: (err as Error).message }),
+    });
+    const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts });
+
+    const app = createApp({
+      config,
+      logger,
+      cache,
+      forward,
+      listModels,
+      onRecord: [observe],
+      account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
+      extraRoutes: (a) => mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals }),
+    });
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -79,7 +106,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           server.closeAllConnections();
         });
         await cache.close();
+        await totals.close();
         await storeKv.close();
+        freeEncoders();
         if (!overrides.embedder) await embedder.close?.();
       },
     };
