@@ -1,0 +1,52 @@
+/** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
+import type { SimUpstreamOptions } from './sim-upstream.js';
+
+export type Part = 'quality' | 'latency' | 'throughput' | 'index';
+export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'index'];
+
+export interface BenchOptions {
+  mode: 'quick' | 'default' | 'full';
+  seed: number;
+  parts: Part[];
+  /** The model named in requests; prices and token counts follow it. */
+  pricingModel: string;
+  quality: { pairs: number; unseen: number; httpRequests: number; upstream: SimUpstreamOptions };
+  latency: { rounds: number; upstreamMs: number };
+  throughput: { durationSec: number; concurrency: number[]; upstreamMs: number };
+  index: { sizes: number[]; extraDimension: number; queries: number; efSweep: number[] };
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  return ['1', 'true', 'yes', 'on'].includes((env[name] ?? '').toLowerCase());
+}
+
+export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const quick = flag(env, 'BENCH_QUICK');
+  const full = flag(env, 'BENCH_FULL');
+  const seed = Number(env.BENCH_SEED ?? 42);
+  const parts = (env.BENCH_PARTS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s): s is Part => (ALL_PARTS as string[]).includes(s));
+  const upstreamMs = Number(env.BENCH_UPSTREAM_MS ?? 50);
+  return {
+    mode: quick ? 'quick' : full ? 'full' : 'default',
+    seed: Number.isFinite(seed) ? seed : 42,
+    parts: parts.length ? parts : ALL_PARTS,
+    pricingModel: env.BENCH_MODEL?.trim() || 'gpt-4o',
+    quality: {
+      pairs: quick ? 150 : 1000,
+      unseen: quick ? 200 : 1500,
+      httpRequests: quick ? 40 : 300,
+      upstream: { latencyMs: { min: 300, max: 800 }, seed },
+    },
+    latency: { rounds: quick ? 40 : 300, upstreamMs },
+    throughput: { durationSec: quick ? 2 : 5, concurrency: [1, 8, 32], upstreamMs },
+    index: {
+      sizes: quick ? [10_000] : full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000],
+      extraDimension: 384,
+      queries: quick ? 100 : 200,
+      efSweep: [16, 32, 64, 128, 256],
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * `make bench`: hit quality through the real gateway, the threshold sweep, latency and overhead,
+ * throughput under autocannon, and index scale. Progress on stderr; results in
+ * bench/results/<date>-<sha>[-quick]/ (summary.md, results.json, the SVG plot) and a copy of the
+ * summary in bench/results/latest.md. BENCH_QUICK=1 ~1 minute; BENCH_FULL=1 adds 1M index entries;
+ * BENCH_PARTS=quality,latency,throughput,index picks parts; BENCH_OUT=<dir> writes elsewhere and
+ * leaves latest.md alone.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
+import { repoRoot, sharedDataDir } from './lib/datasets.js';
+import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './lib/gateway-proc.js';
+import { benchOptions } from './lib/options.js';
+import { runIndexScale } from './lib/part-index.js';
+import { runLatency } from './lib/part-latency.js';
+import { runQuality } from './lib/part-quality.js';
+import { runThroughput } from './lib/part-throughput.js';
+import { log } from './lib/progress.js';
+import { calibrations, PLOT_FILE, renderQualityPlot, renderSummary, type BenchReport } from './lib/report.js';
+import { gatewayEnv, tempDataDir } from './lib/replay.js';
+import { SimUpstream } from './lib/sim-upstream.js';
+import { loadWorkloads } from './lib/workload.js';
+
+function git(root: string, args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const root = repoRoot();
+  const opts = benchOptions();
+  const dataDir = sharedDataDir();
+  const baseEnv = gatewayEnv({});
+  const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
+  const modelsDir = config.embedding.modelsDir;
+  const threshold = config.cache.similarityThreshold ?? readModelDefaults(modelsDir, config.embedding.model).similarityThreshold;
+  log(`mode ${opts.mode}, parts ${opts.parts.join(', ')}, seed ${opts.seed}; loading ${config.embedding.model}`);
+  const embedder = await createTransformersEmbedder({ model: config.embedding.model, modelsDir, allowRemote: config.embedding.allowRemote });
+
+  const sha = git(root, ['rev-parse', '--short', 'HEAD']) || 'nogit';
+  const report: BenchReport = {
+    meta: {
+      generatedAt: new Date().toISOString(),
+      gitSha: sha,
+      gitDirty: git(root, ['status', '--porcelain', '--untracked-files=no']) !== '',
+      mode: opts.mode,
+      seed: opts.seed,
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      embedModel: embedder.name,
+      dimension: embedder.dimension,
+      threshold,
+      guard: config.cache.guard,
+      hnsw: config.cache.hnsw,
+    },
+  };
+
+  if (opts.parts.includes('quality')) {
+    if (!fs.existsSync(dataDir)) log(`shared data not found at ${dataDir} (SHARED_DATA_DIR): only the project's own workloads run`);
+    const { workloads, missing } = loadWorkloads({ repoRoot: root, dataDir, sizes: opts.quality, seed: opts.seed });
+    log(`quality: ${workloads.map((w) => `${w.name} (${w.items.length})`).join(', ')}; ${opts.quality.httpRequests} requests each through the gateway`);
+    report.quality = await runQuality({
+      workloads,
+      missing,
+      embedder,
+      modelsDir,
+      threshold,
+      guard: config.cache.guard,
+      httpRequests: opts.quality.httpRequests,
+      upstream: opts.quality.upstream,
+      pricingModel: opts.pricingModel,
+    });
+    report.calibration = calibrations(report.quality);
+  }
+
+  if (opts.parts.includes('latency') || opts.parts.includes('throughput')) {
+    const upstream = await new SimUpstream({ latencyMs: { min: opts.latency.upstreamMs, max: opts.latency.upstreamMs }, seed: opts.seed }).start();
+    const gwData = tempDataDir();
+    const env = {
+      ...baseEnv,
+      MODELS_DIR: modelsDir,
+      DATA_DIR: gwData,
+      CACHE_STORE_URL: 'memory://',
+      UPSTREAM_BASE_URL: upstream.url,
+      UPSTREAM_API_KEY: 'sk-bench',
+      CACHE_SIMILARITY_THRESHOLD: String(threshold),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    };
+    let gateway: GatewayHandle | undefined;
+    try {
+      gateway = process.env.BENCH_GATEWAY === 'in-process' ? await startGatewayInProcess(env, embedder) : await startGatewayChild(env);
+      log(`gateway for latency/throughput: ${gateway.measuredBy}`);
+      if (opts.parts.includes('latency')) {
+        report.latency = await runLatency({ gateway, upstream, rounds: opts.latency.rounds, model: opts.pricingModel, modelsDir, seed: opts.seed });
+      }
+      if (opts.parts.includes('throughput')) {
+        report.throughput = await runThroughput({
+          gateway,
+          upstreamLatencyMs: opts.throughput.upstreamMs,
+          concurrency: opts.throughput.concurrency,
+          durationSec: opts.throughput.durationSec,
+          model: opts.pricingModel,
+          modelsDir,
+          seed: opts.seed,
+        });
+      }
+    } finally {
+      await gateway?.close();
+      await upstream.stop();
+      fs.rmSync(gwData, { recursive: true, force: true });
+    }
+  }
+
+  if (opts.parts.includes('index')) {
+    const dims = [...new Set([embedder.dimension, opts.index.extraDimension])];
+    report.index = await runIndexScale({
+      dimensions: dims,
+      sizes: opts.index.sizes,
+      distributions: ['uniform', 'clustered'],
+      settings: config.cache.hnsw,
+      queries: opts.index.queries,
+      efSweep: opts.index.efSweep,
+      seed: opts.seed,
+    });
+  }
+  await embedder.close?.();
+  report.meta.durationSec = (performance.now() - started) / 1000;
+
+  const name = `${report.meta.generatedAt.slice(0, 10)}-${sha}${opts.mode === 'quick' ? '-quick' : ''}`;
+  const outDir = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(root, 'bench', 'results', name);
+  fs.mkdirSync(outDir, { recursive: true });
+  const summary = renderSummary(report);
+  fs.writeFileSync(path.join(outDir, 'summary.md'), summary);
+  fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 1) + '\n');
+  if (report.quality) fs.writeFileSync(path.join(outDir, PLOT_FILE), renderQualityPlot(report.quality));
+  if (!process.env.BENCH_OUT) {
+    // latest.md sits one folder up: its links point into the run's folder.
+    const latest = summary.replace(`](${PLOT_FILE})`, `](${name}/${PLOT_FILE})`).replace('Raw numbers: `results.json`', `Raw numbers: \`${name}/results.json\``);
+    fs.writeFileSync(path.join(root, 'bench', 'results', 'latest.md'), latest);
+  }
+  log(`done in ${(report.meta.durationSec / 60).toFixed(1)} min: ${path.relative(root, outDir) || outDir}/summary.md`);
+  process.stdout.write(summary + '\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
