@@ -34,6 +34,9 @@ export interface BuildOptions {
   sifA: number;
   minWeight: number;
   pieceWeight: number;
+  stopWeight: number;
+  /** what/why/how/...: they change which question is asked, so they keep some weight. */
+  questionWeight: number;
   log: (msg: string) => void;
 }
 
@@ -45,13 +48,16 @@ export const DEFAULT_OPTIONS: BuildOptions = {
   vocabSize: 40000,
   pieceCount: 4000,
   seed: 20240601,
-  weights: { meaning: 0.8, identity: 0.45, spelling: 0.35, hypernym: 0.45, hypernym2: 0.2, related: 0.4 },
-  sifA: 3e-4,
-  minWeight: 0.15,
+  weights: { meaning: 0.8, identity: 0.45, spelling: 0.35, hypernym: 0.25, hypernym2: 0.1, related: 0.4 },
+  sifA: 1e-3,
+  minWeight: 0.25,
   pieceWeight: 0.5,
+  stopWeight: 0.04,
+  questionWeight: 0.3,
   log: (msg) => console.log(`[model] ${msg}`),
 };
 
+const QUESTION_WORDS = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'which', 'whom', 'whose']);
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
 interface Source {
@@ -257,10 +263,13 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
     const row = table.subarray(id * D, (id + 1) * D);
     if (SPECIALS.includes(tok) && tok !== '[UNK]') return; // zero: ignored by pooling
     if (tok === '[UNK]') return axpy(row, idBank.get(tok), 0.2);
-    if (stop.has(tok)) return;
+    // Stop words and punctuation: tiny vectors, so they barely move a sentence but a text made
+    // only of them still gets a direction of its own.
+    if (QUESTION_WORDS.has(tok)) return axpy(row, idBank.get('q:' + tok), opts.questionWeight);
+    if (stop.has(tok)) return axpy(row, idBank.get('stop:' + tok), opts.stopWeight);
     if (NEGATIONS.has(tok)) return axpy(row, idBank.get('not'), 0.4);
     if (/^[0-9]+$/.test(tok)) return axpy(row, idBank.get('num:' + tok), 0.35);
-    if (tok.length === 1 && !/[a-z]/.test(tok)) return; // punctuation
+    if (tok.length === 1 && !/[a-z]/.test(tok)) return axpy(row, idBank.get('punct:' + tok), opts.stopWeight / 2);
     const src = sources.get(tok);
     if (src && wordSet.has(tok)) {
       const v = new Float32Array(D);
@@ -386,8 +395,21 @@ function dirSize(dir: string): number {
 
 export type { Pos, WordNet };
 
+/** CLI: [--out DIR] [--set '{"dim":384,...}'] (overrides are for experiments; `make model` passes none). */
+function parseArgs(argv: string[]): BuildOptions {
+  const opts: BuildOptions = { ...DEFAULT_OPTIONS, weights: { ...DEFAULT_OPTIONS.weights } };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--out') opts.outDir = path.resolve(argv[++i]!);
+    else if (argv[i] === '--set') {
+      const o = JSON.parse(argv[++i]!) as Partial<BuildOptions>;
+      Object.assign(opts, { ...o, weights: { ...opts.weights, ...(o.weights ?? {}) } });
+    } else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return opts;
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  buildDefaultModel().catch((err) => {
+  buildDefaultModel(parseArgs(process.argv.slice(2))).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -44,7 +44,16 @@ export async function createTransformersEmbedder(opts: TransformersEmbedderOptio
     const [rows, dim] = out.dims as [number, number];
     const data = out.data as Float32Array;
     const vectors: Float32Array[] = [];
-    for (let r = 0; r < rows; r++) vectors.push(data.slice(r * dim, (r + 1) * dim));
+    for (let r = 0; r < rows; r++) {
+      const v = data.slice(r * dim, (r + 1) * dim);
+      // A text with no weighted token (empty, or only padding) pools to zero, which normalizes to
+      // NaN: give it a fixed unit vector so the index never sees NaN.
+      if (!Number.isFinite(v[0]!)) {
+        v.fill(0);
+        v[0] = 1;
+      }
+      vectors.push(v);
+    }
     return vectors;
   };
   const [probe] = await embed(['dimension probe']);
