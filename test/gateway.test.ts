@@ -318,9 +318,13 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
       expect(((await byNs.json()) as { deleted: number }).deleted).to.equal(1);
       expect((await chat(gw, ask('Which ocean is the largest?'), { 'x-cache-namespace': 'purge-me' })).headers.get('x-cache-status')).to.equal('miss');
       expect((await chat(gw, ask('Which desert is the largest?'))).headers.get('x-cache-status')).to.equal('hit');
+      const statsBefore = (await (await fetch(`${gw.url}/v1/gateway/stats`, { headers: { authorization: 'Bearer admin-secret' } })).json()) as { lifetime: { requests: number } };
       const all = await fetch(`${gw.url}/v1/cache`, { method: 'DELETE', headers: { authorization: 'Bearer admin-secret' } });
       expect(((await all.json()) as { deleted: number }).deleted).to.be.greaterThan(1);
       expect((await chat(gw, ask('Which desert is the largest?'))).headers.get('x-cache-status')).to.equal('miss');
+      // The purge empties the cache only: totals kept in the same store survive it.
+      const statsAfter = (await (await fetch(`${gw.url}/v1/gateway/stats`, { headers: { authorization: 'Bearer admin-secret' } })).json()) as { lifetime: { requests: number } };
+      expect(statsAfter.lifetime.requests).to.be.greaterThan(statsBefore.lifetime.requests);
     });
   });
 

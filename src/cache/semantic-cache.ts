@@ -23,6 +23,7 @@ export interface CacheEntry {
   embedModel?: string;
   response: ChatCompletion;
   createdAt: number;
+  /** At store time; live counts are kept apart in the `hits` namespace (see HitStats). */
   lastHitAt: number;
   hits: number;
   /** Epoch ms after which the entry is dead; undefined: never. */
@@ -63,11 +64,18 @@ export interface SemanticCacheOptions {
   now?: () => number;
 }
 
+/** Hit counters live apart from the (large) entry, so a hit writes a few bytes, not the answer again. */
+interface HitStats {
+  hits: number;
+  lastHitAt: number;
+}
+
 interface EntryMeta {
   scope: string;
   namespace: string;
   createdAt: number;
   expiresAt?: number;
+  hits: number;
 }
 
 /** How many in-scope neighbours are checked against threshold and guard before giving up. */
@@ -84,6 +92,7 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class SemanticCache {
   private readonly entries: Keyv<CacheEntry>;
   private readonly exact: Keyv<number>;
+  private readonly hitStats: Keyv<HitStats>;
   /** In-memory view of live entries in least-recently-used-first order (Map keeps insertion order). */
   private readonly meta = new Map<number, EntryMeta>();
   private index!: VectorIndex;
@@ -95,6 +104,7 @@ export class SemanticCache {
   private constructor(private readonly opts: SemanticCacheOptions) {
     this.entries = opts.kv.open<CacheEntry>('entries');
     this.exact = opts.kv.open<number>('exact');
+    this.hitStats = opts.kv.open<HitStats>('hits');
     this.indexFile = path.join(opts.dataDir, `index-${opts.embedder.name.replace(/[^\w.-]+/g, '_')}.hnsw`);
     this.now = opts.now ?? Date.now;
   }
@@ -196,7 +206,7 @@ export class SemanticCache {
     // and indexed on start), never a pointer to nothing.
     await this.entries.set(String(entry.id), entry);
     await this.exact.set(keys.exactKey, entry.id);
-    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt });
+    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt, hits: 0 });
     if (vector) {
       this.index.add(entry.id, vector);
       this.scheduleSave();
@@ -208,14 +218,17 @@ export class SemanticCache {
     return entry;
   }
 
-  /** Deletes every entry, or those of one namespace. Returns how many went. */
+  /**
+   * Deletes every entry, or those of one namespace, as the store has them (with Redis, entries of
+   * other gateway processes too). Never keyv's clear(): the embedded store is shared with totals,
+   * keys and limits. Returns how many went.
+   */
   async purge(namespace?: string): Promise<number> {
-    const ids = [...this.meta.entries()].filter(([, m]) => namespace === undefined || m.namespace === namespace).map(([id]) => id);
-    for (const id of ids) await this.removeById(id);
-    if (namespace === undefined) {
-      await this.entries.clear();
-      await this.exact.clear();
+    const ids: number[] = [];
+    for await (const [, e] of this.opts.kv.iterate<CacheEntry>('entries')) {
+      if (e && (namespace === undefined || e.namespace === namespace)) ids.push(e.id);
     }
+    for (const id of ids) await this.removeById(id);
     this.saveIndex();
     return ids.length;
   }
@@ -245,11 +258,16 @@ export class SemanticCache {
     this.index = loaded ?? VectorIndex.create(embedder.dimension, embedder.name, this.opts.hnsw);
     const all: CacheEntry[] = [];
     for await (const [, entry] of this.opts.kv.iterate<CacheEntry>('entries')) if (entry) all.push(entry);
+    const byId = new Map(all.map((e) => [e.id, e]));
+    for await (const [id, h] of this.opts.kv.iterate<HitStats>('hits')) {
+      const e = byId.get(Number(id));
+      if (e) Object.assign(e, h);
+    }
     all.sort((a, b) => a.lastHitAt - b.lastHitAt);
     let added = 0;
     const reembed: CacheEntry[] = [];
     for (const e of all) {
-      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt });
+      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt, hits: e.hits });
       if (this.index.has(e.id) || e.text === undefined) continue;
       const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
       if (v && v.length === embedder.dimension) {
@@ -295,10 +313,13 @@ export class SemanticCache {
     if (m) {
       this.meta.delete(entry.id);
       this.meta.set(entry.id, m);
+      m.hits += 1;
     }
-    entry.hits += 1;
+    entry.hits = m?.hits ?? entry.hits + 1;
     entry.lastHitAt = this.now();
-    this.entries.set(String(entry.id), entry).catch((err) => this.opts.logger.warn('cache hit count not saved', { error: (err as Error).message }));
+    this.hitStats
+      .set(String(entry.id), { hits: entry.hits, lastHitAt: entry.lastHitAt })
+      .catch((err) => this.opts.logger.warn('cache hit count not saved', { error: (err as Error).message }));
   }
 
   private async removeById(id: number): Promise<void> {
@@ -306,6 +327,7 @@ export class SemanticCache {
     this.meta.delete(id);
     this.index.remove(id);
     await this.entries.delete(String(id));
+    await this.hitStats.delete(String(id));
     if (entry && (await this.exact.get(entry.exactKey)) === id) await this.exact.delete(entry.exactKey);
     this.scheduleSave();
   }
