@@ -42,6 +42,8 @@ export interface WorkloadQuality {
   };
   /** Offline on the whole workload at the configured settings. */
   offline: QualityMetrics;
+  /** A few wrong hits at the configured settings (printable workloads only), to judge them by eye. */
+  wrongExamples: { similarity: number; cached: string; asked: string }[];
   sweep: SweepPoint[];
 }
 
@@ -108,7 +110,15 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
     for (const guard of [true, false]) {
       for (const t of grid) sweep.push({ threshold: t, guard, metrics: scoreDecisions(w, sim.run(t, guard), savings) });
     }
-    const offline = scoreDecisions(w, sim.run(opts.threshold, opts.guard), savings);
+    const configured = sim.run(opts.threshold, opts.guard);
+    const offline = scoreDecisions(w, configured, savings);
+    const wrongExamples = w.printable
+      ? configured
+          .map((d, k) => ({ d, k }))
+          .filter(({ d, k }) => d.status !== 'miss' && w.items[d.source!]!.group !== w.items[k]!.group)
+          .slice(0, 4)
+          .map(({ d, k }) => ({ similarity: d.similarity ?? 1, cached: w.items[d.source!]!.text, asked: w.items[k]!.text }))
+      : [];
     const { part, r } = http[i]!;
     const offlinePrefix = sim.run(opts.threshold, opts.guard, part.items.length);
     const hitLat = r.latencyMs.filter((_, k) => r.decisions[k]!.status !== 'miss');
@@ -129,6 +139,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
         latencyMs: { hit: summarizeLatency(hitLat), miss: summarizeLatency(missLat) },
       },
       offline,
+      wrongExamples,
       sweep,
     });
     log(`quality: ${w.name}: offline sweep of ${w.items.length} requests x ${grid.length} thresholds x guard on/off in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

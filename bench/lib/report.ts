@@ -129,6 +129,11 @@ export function renderSummary(r: BenchReport): string {
     for (const w of q.workloads) L.push(`- **${w.name}**: ${w.description}. Kinds: ${Object.entries(w.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
     if (q.missing.length) L.push(`- Not found (skipped): ${q.missing.join(', ')}.`);
     L.push('');
+    L.push('Examples of hits counted wrong at the configured settings (cached prompt -> new prompt). In the third-party pair sets some are unlabelled paraphrases across pairs, so their precision is a lower bound; the project workload is labelled by hand.', '');
+    for (const w of q.workloads) {
+      for (const e of w.wrongExamples) L.push(`- ${w.name}, similarity ${e.similarity.toFixed(3)}: "${e.cached.slice(0, 100)}" -> "${e.asked.slice(0, 100)}"`);
+    }
+    L.push('');
 
     L.push('## 2. Threshold sweep and calibration', '');
     L.push(`![precision vs hit ratio](${PLOT_FILE})`, '');

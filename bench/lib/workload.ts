@@ -127,17 +127,85 @@ export function pairsWorkload(
   opts: { pairs: number; repeatShare: number; seed: number },
 ): Workload {
   const random = seededRandom(opts.seed + 1);
-  const sample = shuffled(
-    pairs.filter((p) => p.origin.trim() && p.similar.trim()),
-    random,
-  ).slice(0, opts.pairs);
+  const valid = pairs.filter((p) => p.origin.trim() && p.similar.trim());
+  // Ground truth from the whole dataset: a question paired as a duplicate anywhere is one group.
+  const comps = new Components();
+  for (const p of valid) comps.union(p.origin, p.similar);
+  const filter = new AmbiguityFilter();
   const drafts: DraftEntry[] = [];
-  sample.forEach((p, i) => {
-    drafts.push({ key: `o${i}`, text: p.origin, groupKey: `g${i}`, kind: 'original' });
-    drafts.push({ key: `s${i}`, text: p.similar, groupKey: `g${i}`, kind: 'paraphrase', after: `o${i}` });
-    if (random() < opts.repeatShare) drafts.push({ key: `r${i}`, text: p.origin, groupKey: `g${i}`, kind: 'exact-repeat', after: `o${i}` });
-  });
-  return sequence(name, `${description}: ${sample.length} pairs`, drafts, opts.seed);
+  let taken = 0;
+  let skipped = 0;
+  for (const p of shuffled(valid, random)) {
+    if (taken >= opts.pairs) break;
+    const group = comps.of(p.origin);
+    if (!filter.accept(group, p.origin, p.similar)) {
+      skipped++;
+      continue;
+    }
+    const i = taken++;
+    drafts.push({ key: `o${i}`, text: p.origin, groupKey: group, kind: 'original' });
+    drafts.push({ key: `s${i}`, text: p.similar, groupKey: group, kind: 'paraphrase', after: `o${i}` });
+    if (random() < opts.repeatShare) drafts.push({ key: `r${i}`, text: p.origin, groupKey: group, kind: 'exact-repeat', after: `o${i}` });
+  }
+  return sequence(name, `${description}: ${taken} pairs (groups joined across the whole dataset; ${skipped} pairs left out whose content words match another group's)`, drafts, opts.seed);
+}
+
+/** Words that do not change what is asked; used only to spot ambiguous samples, never to merge groups. */
+const FILLER_WORDS = new Set(
+  'a an the is are am was were be been do does did can could would should will shall may might i me my you your we our it its to of for in on at by with and or how what which who why when where there this that these those please just some any so really his her their them he she they something someone one'.split(' '),
+);
+
+/**
+ * Sorted content words. Two texts of different groups with the same key ("A man is playing a
+ * guitar." / "The man is playing the guitar.") have no trustworthy ground truth in a pair
+ * dataset (each pair was labelled alone), so samplers leave the second one out.
+ */
+export function contentKey(text: string): string {
+  const words = lexicalKey(text)
+    .split(' ')
+    .filter((w) => w && !FILLER_WORDS.has(w))
+    .map((w) => (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w));
+  return [...new Set(words)].sort().join(' ');
+}
+
+/** Connected components of a dataset's positive pairs, over texts equal up to case and punctuation. */
+export class Components {
+  private readonly parent = new Map<string, string>();
+
+  private find(x: string): string {
+    const p = this.parent.get(x);
+    if (p === undefined) {
+      this.parent.set(x, x);
+      return x;
+    }
+    if (p === x) return x;
+    const root = this.find(p);
+    this.parent.set(x, root);
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const ra = this.find(lexicalKey(a));
+    const rb = this.find(lexicalKey(b));
+    if (ra !== rb) this.parent.set(ra, rb);
+  }
+
+  of(text: string): string {
+    return this.find(lexicalKey(text));
+  }
+}
+
+/** Skips samples whose content words equal those of a sample from another group. */
+class AmbiguityFilter {
+  private readonly owner = new Map<string, string>();
+
+  /** True (and remembered) when every text is new or belongs to `group` already. */
+  accept(group: string, ...texts: string[]): boolean {
+    const keys = texts.map(contentKey);
+    if (keys.some((k) => this.owner.has(k) && this.owner.get(k) !== group)) return false;
+    for (const k of keys) this.owner.set(k, group);
+    return true;
+  }
 }
 
 function readJson<T>(file: string): T | null {
@@ -159,24 +227,28 @@ export function stsbWorkload(dataDir: string, pairs: number, seed: number): Work
   const set = readStsB(dataDir);
   if (!set) return null;
   const random = seededRandom(seed + 2);
-  const pos = shuffled(
-    set.pairs.filter((p) => p.label),
-    random,
-  ).slice(0, Math.ceil(pairs / 2));
-  const neg = shuffled(
-    set.pairs.filter((p) => !p.label),
-    random,
-  ).slice(0, Math.floor(pairs / 2));
+  const comps = new Components();
+  for (const p of set.pairs) if (p.label) comps.union(p.a, p.b);
+  const filter = new AmbiguityFilter();
   const drafts: DraftEntry[] = [];
-  pos.forEach((p, i) => {
-    drafts.push({ key: `pa${i}`, text: p.a, groupKey: `p${i}`, kind: 'original' });
-    drafts.push({ key: `pb${i}`, text: p.b, groupKey: `p${i}`, kind: 'paraphrase', after: `pa${i}` });
-  });
-  neg.forEach((p, i) => {
-    drafts.push({ key: `na${i}`, text: p.a, groupKey: `na${i}`, kind: 'original' });
-    drafts.push({ key: `nb${i}`, text: p.b, groupKey: `nb${i}`, kind: 'near-miss', after: `na${i}` });
-  });
-  return sequence('stsb-hard', `STS-B sentence pairs: ${pos.length} scored >= 4 as paraphrases, ${neg.length} scored <= 2 as near-miss negatives`, drafts, seed);
+  let pos = 0;
+  let neg = 0;
+  // Alternating positives and negatives from one shuffled list keeps the mix near half and half.
+  for (const p of shuffled(set.pairs, random)) {
+    if (pos + neg >= pairs) break;
+    if (p.label ? pos >= Math.ceil(pairs / 2) : neg >= Math.floor(pairs / 2)) continue;
+    const ga = comps.of(p.a);
+    const gb = comps.of(p.b);
+    // A negative whose sentences are linked as paraphrases elsewhere in STS-B has no clear label.
+    if (!p.label && ga === gb) continue;
+    if (!filter.accept(ga, p.a) || !filter.accept(gb, p.b)) continue;
+    const i = pos + neg;
+    drafts.push({ key: `a${i}`, text: p.a, groupKey: ga, kind: 'original' });
+    drafts.push({ key: `b${i}`, text: p.b, groupKey: gb, kind: p.label ? 'paraphrase' : 'near-miss', after: `a${i}` });
+    if (p.label) pos++;
+    else neg++;
+  }
+  return sequence('stsb-hard', `STS-B sentence pairs: ${pos} scored >= 4 as paraphrases, ${neg} scored <= 2 as near-miss negatives (sentences whose content words match another group's left out)`, drafts, seed);
 }
 
 /** The first human turn of each hh-rlhf conversation, in a seeded sample: traffic nobody asked before. */
@@ -191,11 +263,17 @@ export function hhRlhfWorkload(dataDir: string, count: number, seed: number): Wo
     const text = m?.[1]?.trim();
     if (text) turns.push(text);
   }
-  const sample = shuffled(turns, seededRandom(seed + 3)).slice(0, count);
-  // Conversations that open with the same words are kept: real traffic repeats itself, and the
-  // sequencer makes equal texts one group, so those repeats are true duplicates.
-  const drafts: DraftEntry[] = sample.map((text, i) => ({ key: `h${i}`, text, groupKey: `h${i}`, kind: 'unseen' }));
-  return sequence('hh-rlhf-unseen', `hh-rlhf first human turns (never-seen traffic, text not shown): ${sample.length} prompts`, drafts, seed, false);
+  // Conversations that open with the same text are kept (real traffic repeats itself; the
+  // sequencer makes equal texts one group); near-identical wordings of one question are not, since
+  // nothing labels them as duplicates or not.
+  const filter = new AmbiguityFilter();
+  const drafts: DraftEntry[] = [];
+  for (const text of shuffled(turns, seededRandom(seed + 3))) {
+    if (drafts.length >= count) break;
+    if (!filter.accept(lexicalKey(text), text)) continue;
+    drafts.push({ key: `h${drafts.length}`, text, groupKey: lexicalKey(text), kind: 'unseen' });
+  }
+  return sequence('hh-rlhf-unseen', `hh-rlhf first human turns (never-seen traffic, text not shown): ${drafts.length} prompts`, drafts, seed, false);
 }
 
 export interface WorkloadSizes {

@@ -1,0 +1,73 @@
+/**
+ * `make calibrate TARGET_PRECISION=0.98`: prints the CACHE_SIMILARITY_THRESHOLD that gives the
+ * highest pooled hit ratio over the bench workloads while precision stays at or above the target,
+ * with the guard as configured (CACHE_GUARD). Offline replay of the cache's decision rule on a
+ * 0.005 grid; no gateway or upstream needed. BENCH_QUICK=1 uses the small workloads.
+ */
+import path from 'node:path';
+import { createGuard } from '../src/cache/guard.js';
+import { loadConfig } from '../src/config.js';
+import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
+import { ReplaySimulator, thresholdGrid } from './lib/cache-sim.js';
+import { repoRoot, sharedDataDir } from './lib/datasets.js';
+import { benchOptions } from './lib/options.js';
+import { calibrate, type SweepPoint } from './lib/part-quality.js';
+import { log } from './lib/progress.js';
+import { poolMetrics, Savings, scoreDecisions, type QualityMetrics } from './lib/quality.js';
+import { gatewayEnv } from './lib/replay.js';
+import { loadWorkloads } from './lib/workload.js';
+
+const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+async function main(): Promise<void> {
+  const target = Number(process.env.TARGET_PRECISION ?? '0.97');
+  if (!(target > 0 && target <= 1)) {
+    console.error(`TARGET_PRECISION must be a number in (0, 1], got ${process.env.TARGET_PRECISION}`);
+    process.exit(2);
+  }
+  const root = repoRoot();
+  const opts = benchOptions();
+  const baseEnv = gatewayEnv({});
+  const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
+  const modelsDir = config.embedding.modelsDir;
+  const guard = config.cache.guard;
+  const current = config.cache.similarityThreshold ?? readModelDefaults(modelsDir, config.embedding.model).similarityThreshold;
+  const embedder = await createTransformersEmbedder({ model: config.embedding.model, modelsDir, allowRemote: config.embedding.allowRemote });
+  const { workloads, missing } = loadWorkloads({ repoRoot: root, dataDir: sharedDataDir(), sizes: opts.quality, seed: opts.seed });
+  if (missing.length) log(`calibrate: not found, skipped: ${missing.join(', ')}`);
+  log(`calibrate: ${workloads.map((w) => `${w.name} (${w.items.length})`).join(', ')}; guard ${guard ? 'on' : 'off'}`);
+
+  const grid = thresholdGrid(0.7, 0.99, 0.005);
+  const savings = new Savings(opts.pricingModel);
+  const perWorkload: Map<number, QualityMetrics>[] = [];
+  for (const w of workloads) {
+    const sim = await ReplaySimulator.create(w, embedder, createGuard());
+    perWorkload.push(new Map(grid.map((t) => [t, scoreDecisions(w, sim.run(t, guard), savings)])));
+  }
+  await embedder.close?.();
+  const pooled: SweepPoint[] = grid.map((t) => ({ threshold: t, guard, metrics: poolMetrics(perWorkload.map((m) => m.get(t)!)) }));
+  const c = calibrate(pooled, target, guard);
+  const now = pooled.reduce((best, p) => (Math.abs(p.threshold - current) < Math.abs(best.threshold - current) ? p : best));
+
+  const out: string[] = [];
+  out.push(`Target precision ${target} with the guard ${guard ? 'on' : 'off'}, ${config.embedding.model}, ${workloads.length} workloads pooled (${pooled[0]!.metrics.requests} requests).`);
+  if (c.threshold === undefined) {
+    out.push(`No threshold in 0.70-0.99 reaches precision ${target}; the highest pooled precision is ${pct(Math.max(...pooled.map((p) => p.metrics.precision).filter((x) => !Number.isNaN(x))))}.`);
+    process.stdout.write(out.join('\n') + '\n');
+    process.exit(1);
+  }
+  out.push('', `CACHE_SIMILARITY_THRESHOLD=${c.threshold}`, '');
+  out.push(`Achieved: hit ratio ${pct(c.hitRate)}, precision ${pct(c.precision)}, recall ${pct(c.recall)} (pooled).`);
+  out.push(`Current threshold ${current}: hit ratio ${pct(now.metrics.hitRate)}, precision ${pct(now.metrics.precision)}.`);
+  out.push('', 'Per workload at that threshold:');
+  workloads.forEach((w, i) => {
+    const m = perWorkload[i]!.get(c.threshold!)!;
+    out.push(`  ${w.name.padEnd(22)} hit ratio ${pct(m.hitRate).padStart(6)}  precision ${pct(m.precision).padStart(6)}  recall ${pct(m.recall).padStart(6)}  wrong/1k ${m.wrongPer1000.toFixed(1)}`);
+  });
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
