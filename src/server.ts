@@ -16,6 +16,7 @@ import { createMetrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-observers.js';
 import { mountObservabilityRoutes } from './observability/routes.js';
 import { StatsCollector } from './observability/stats.js';
+import { createRequestPolicy } from './policy/open-policy.js';
 import { loadRoutingConfig } from './routing/config-file.js';
 import { createForwarder } from './routing/forwarder.js';
 import { openKvStores, type KvStores } from './store/kv.js';
@@ -61,6 +62,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
 
     const { forward, listModels } = createForwarder(config, routing, { logger });
+    const policy = createRequestPolicy({ config, kv, logger, prices, routingRedaction: routing?.redaction });
 
     const metrics = createMetrics({ processMetrics: true });
     metrics.sources.cacheEntries = () => cache.size;
@@ -76,7 +78,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       logger,
       cache,
       forward,
-      listModels,
+      policy,
+      // Gateway keys apply to /v1/models too, and a gateway key never goes upstream.
+      listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
       extraRoutes: (a) => mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals }),

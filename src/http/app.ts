@@ -56,6 +56,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Body-parser failures carry a `type`; map them to the client errors they are.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ApiError) {
+      sendError(res, err);
+      return;
+    }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.too.large') {
       sendError(res, new ApiError(413, `request body exceeds MAX_BODY_BYTES (${deps.config.maxBodyBytes} bytes)`, 'invalid_request_error', 'request_too_large'));

@@ -8,6 +8,7 @@ import { SingleFlight } from '../cache/single-flight.js';
 import type { RequestAccounting } from '../accounting/request-cost.js';
 import { usdString } from '../accounting/request-cost.js';
 import type { Config } from '../config.js';
+import type { Admission, RequestPolicy } from '../policy/request-policy.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
@@ -54,6 +55,8 @@ export interface ChatRouteDeps {
   logger: Logger;
   cache: SemanticCache;
   forward: ForwardChat;
+  /** Gateway keys, limits and redaction: runs before the cache lookup. */
+  policy: RequestPolicy;
   /** Observers of finished requests (metrics, stats, totals). */
   onRecord: Array<(record: RequestRecord) => void>;
   /** Prices a served answer (tokens, cost, saving). */
@@ -81,8 +84,9 @@ export function createChatHandler(deps: ChatRouteDeps) {
     const requestId = incomingId && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
     let record: RequestRecord | undefined;
+    let admission: Admission | undefined;
     try {
-      const request = parseChatRequest(req.body);
+      const parsed = parseChatRequest(req.body);
       let directives: CacheDirectives;
       try {
         directives = parseCacheDirectives(req.header('cache-control'), req.header('x-cache-threshold'));
@@ -94,8 +98,11 @@ export function createChatHandler(deps: ChatRouteDeps) {
       if (!NAMESPACE_RE.test(namespace)) {
         throw new ApiError(400, 'x-cache-namespace must be 1-64 characters of letters, digits, _ . : -', 'invalid_request_error', 'invalid_header');
       }
-      const authorization = req.header('authorization');
-      const tenant = tenantOf(authorization);
+      const admitted = await deps.policy.admit(req.header('authorization'), parsed, res, requestId);
+      admission = admitted;
+      // From here on the request is the redacted one: it is what goes upstream and into the cache.
+      const request = admitted.request;
+      const tenant = admitted.tenant;
       const keys = computeCacheKeys({
         tenant: deps.config.cache.shareAcrossTenants ? undefined : tenant,
         namespace,
@@ -132,15 +139,15 @@ export function createChatHandler(deps: ChatRouteDeps) {
           record.entry = lookup.entry;
           record.completion = lookup.entry.response;
           const ageSeconds = Math.max(0, Math.floor((Date.now() - lookup.entry.createdAt) / 1000));
-          sendCompletion(res, record, deps, { 'x-cache-age': String(ageSeconds) });
+          sendCompletion(res, record, deps, { 'x-cache-age': String(ageSeconds) }, admitted);
           return;
         }
       }
 
       const owner = { tenant, namespace, model: request.model };
-      const live = stream ? new LiveStream(res, record, deps, request) : undefined;
+      const live = stream ? new LiveStream(res, record, deps, request, admitted) : undefined;
       const forwardOnce = async (): Promise<UpstreamOutcome> => {
-        const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: authorization });
+        const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: admitted.upstreamAuthorization });
         if (outcome.ok && directives.store) {
           await deps.cache
             .store(keys, owner, outcome.completion, lookup?.vector)
@@ -148,10 +155,12 @@ export function createChatHandler(deps: ChatRouteDeps) {
         }
         return outcome;
       };
+      await admitted.reserveUpstream();
       // Only requests that both read and write the cache are coalesced: no-store / no-cache ask
       // for their own fresh answer.
       const flight = directives.lookup && directives.store ? flights.run(keys.exactKey, forwardOnce) : { promise: forwardOnce(), leader: true };
       const outcome = await flight.promise;
+      await admitted.settleUpstream(outcome, flight.leader);
       record.coalesced = !flight.leader;
       record.provider = outcome.provider;
       record.upstreamModel = outcome.target.model;
@@ -175,11 +184,11 @@ export function createChatHandler(deps: ChatRouteDeps) {
       if (!flight.leader) {
         // A coalesced follower got the leader's answer without an upstream call of its own.
         record.cacheStatus = 'hit';
-        sendCompletion(res, record, deps, { 'x-cache-age': '0', 'x-cache-coalesced': 'true' });
+        sendCompletion(res, record, deps, { 'x-cache-age': '0', 'x-cache-coalesced': 'true' }, admitted);
         return;
       }
       if (live) live.finish();
-      else sendCompletion(res, record, deps, {});
+      else sendCompletion(res, record, deps, {}, admitted);
     } catch (err) {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'internal gateway error', 'server_error', 'internal_error');
@@ -191,6 +200,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
       sendError(res, apiErr);
       if (!record) logLine(deps, { requestId, status: apiErr.status, totalMs: performance.now() - t0, error: apiErr.message });
     } finally {
+      await admission?.finish();
       if (record) {
         record.totalMs = performance.now() - t0;
         finishRecord(deps, record);
@@ -225,8 +235,9 @@ function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string
 }
 
 /** Sends a whole completion, as JSON or replayed as an SSE stream per the request's `stream` flag. */
-function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDeps, extra: Record<string, string>): void {
-  const completion = record.completion!;
+function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDeps, extra: Record<string, string>, admission?: Admission): void {
+  // The client gets masked values restored; the record (and the cache) keep the placeholders.
+  const completion = admission ? admission.presentCompletion(record.completion!) : record.completion!;
   const headers = { ...cacheHeaders(record, deps), ...extra };
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (!record.stream) {
@@ -257,9 +268,13 @@ class LiveStream {
     private readonly record: RequestRecord,
     private readonly deps: ChatRouteDeps,
     request: ChatRequest,
+    private readonly admission: Admission,
   ) {
     this.includeUsage = request.stream_options?.include_usage === true;
+    this.present = admission.chunkPresenter();
   }
+
+  private readonly present: (chunk: ChatCompletionChunk) => ChatCompletionChunk;
 
   readonly onChunk = (chunk: ChatCompletionChunk): void => {
     // The gateway asked the upstream for usage; a client that did not ask does not get it.
@@ -273,14 +288,14 @@ class LiveStream {
     }
     if (!this.res.writableEnded && !this.res.destroyed) {
       const out = !this.includeUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
-      this.res.write(sseData(out));
+      this.res.write(sseData(this.present(out)));
     }
   };
 
   finish(): void {
     if (!this.started) {
       // An upstream that streamed no chunk at all still completed; replay what was assembled.
-      sendCompletion(this.res, this.record, this.deps, {});
+      sendCompletion(this.res, this.record, this.deps, {}, this.admission);
       return;
     }
     if (!this.res.writableEnded && !this.res.destroyed) {
