@@ -15,6 +15,8 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-observers.js';
 import { mountObservabilityRoutes } from './observability/routes.js';
+import { GatewayKeyStore } from './policy/api-keys.js';
+import { mountKeyRoutes } from './policy/key-routes.js';
 import { StatsCollector } from './observability/stats.js';
 import { createRequestPolicy } from './policy/open-policy.js';
 import { loadRoutingConfig } from './routing/config-file.js';
@@ -61,6 +63,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       hnsw: config.cache.hnsw,
     });
 
+    const storeKv = kv;
     const { forward, listModels } = createForwarder(config, routing, { logger });
     const policy = createRequestPolicy({ config, kv, logger, prices, routingRedaction: routing?.redaction });
 
@@ -83,7 +86,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
-      extraRoutes: (a) => mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals }),
+      extraRoutes: (a) => {
+        mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });
+        mountKeyRoutes(a, { adminApiKey: config.adminApiKey, keys: new GatewayKeyStore(storeKv) });
+      },
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -95,7 +101,6 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const url = `http://${host}:${addr.port}`;
     logger.info('gateway listening', { event: 'listening', url, embedModel: embedder.name, dimension: embedder.dimension, threshold, store: kv.kind });
 
-    const storeKv = kv;
     let closed = false;
     return {
       server,
