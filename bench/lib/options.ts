@@ -37,7 +37,7 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
     quality: {
       pairs: quick ? 150 : 1000,
       unseen: quick ? 200 : 1500,
-      httpRequests: quick ? 40 : 300,
+      httpRequests: quick ? 30 : 300,
       upstream: { latencyMs: { min: 300, max: 800 }, seed },
     },
     latency: { rounds: quick ? 40 : 300, upstreamMs },

@@ -80,7 +80,8 @@ export function summarizeLatency(values: number[]): LatencySummary {
 
 export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
   const savings = new Savings(opts.pricingModel, process.env.PRICES_FILE || undefined);
-  const grid = opts.thresholds ?? thresholdGrid();
+  // The configured threshold is always a sweep point, so the plot and table can mark it.
+  const grid = [...new Set([...(opts.thresholds ?? thresholdGrid()), Math.round(opts.threshold * 1e4) / 1e4])].sort((a, b) => a - b);
   const env = { CACHE_SIMILARITY_THRESHOLD: String(opts.threshold), CACHE_GUARD: opts.guard ? 'on' : 'off' };
 
   // HTTP passes of all workloads at once: each is sequential inside, and they do not share a cache.

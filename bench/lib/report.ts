@@ -72,7 +72,7 @@ export function renderQualityPlot(q: QualityReport): string {
       .map((p) => ({
         x: p.metrics.hitRate,
         y: p.metrics.precision,
-        mark: Math.abs(p.threshold - q.threshold) < 1e-9,
+        mark: Math.abs(p.threshold - Math.round(q.threshold * 1e4) / 1e4) < 1e-9,
         label: labels && [0.7, 0.8, 0.9, 0.95].some((t) => Math.abs(t - p.threshold) < 1e-9) ? p.threshold.toFixed(2) : undefined,
       }));
   q.workloads.forEach((w, i) => {
@@ -82,7 +82,7 @@ export function renderQualityPlot(q: QualityReport): string {
   series.push({ name: 'all pooled (guard on)', colour: 8, width: 3, points: points(q.pooledSweep, true, true) });
   series.push({ name: 'all pooled (guard off)', colour: 8, width: 3, dashed: true, points: points(q.pooledSweep, false, true) });
   return renderPlot({
-    title: `Precision vs cache-hit ratio, threshold ${q.pooledSweep[0]?.threshold ?? ''}-${q.pooledSweep[q.pooledSweep.length - 1]?.threshold ?? ''}`,
+    title: `Precision vs cache-hit ratio, threshold ${q.pooledSweep[0]?.threshold ?? ''} to ${q.pooledSweep[q.pooledSweep.length - 1]?.threshold ?? ''}`,
     subtitle: `${q.embedModel} (dim ${q.dimension}); offline replay of each workload; labels on the pooled line are thresholds`,
     xLabel: 'hit ratio (hits / requests)',
     yLabel: 'precision (correct hits / hits)',
@@ -145,8 +145,8 @@ export function renderSummary(r: BenchReport): string {
       const off = q.pooledSweep.find((x) => !x.guard && x.threshold === p.threshold)!;
       const a = p.metrics;
       const b = off.metrics;
-      const mark = Math.abs(p.threshold - q.threshold) < 1e-9 ? ' **(configured)**' : '';
-      L.push(`| ${p.threshold.toFixed(2)}${mark} | ${pct(a.hitRate)} | ${pct(a.precision)} | ${pct(a.recall)} | ${num(a.wrongPer1000)} | ${pct(b.hitRate)} | ${pct(b.precision)} | ${pct(b.recall)} | ${num(b.wrongPer1000)} |`);
+      const mark = Math.abs(p.threshold - Math.round(q.threshold * 1e4) / 1e4) < 1e-9 ? ' **(configured)**' : '';
+      L.push(`| ${p.threshold}${mark} | ${pct(a.hitRate)} | ${pct(a.precision)} | ${pct(a.recall)} | ${num(a.wrongPer1000)} | ${pct(b.hitRate)} | ${pct(b.precision)} | ${pct(b.recall)} | ${num(b.wrongPer1000)} |`);
     }
     L.push('');
     const cal = r.calibration ?? calibrations(q);
