@@ -4,6 +4,7 @@
  */
 import type { Embedder } from '../../src/embedding/embedder.js';
 import type { Guard } from '../../src/cache/guard.js';
+import { DEFAULT_HYBRID_WEIGHTS, hybridSimilarity, type HybridWeights } from '../../src/cache/hybrid-score.js';
 import { CharNgramTfidf, exactMatchScore } from './baselines.js';
 import { cosine, recallAtPrecision, rocAuc, type Scored } from './metrics.js';
 import type { PairSet } from './datasets.js';
@@ -34,9 +35,19 @@ export interface PairScores {
   set: string;
   model: Scored[];
   modelGuarded: Scored[];
+  /** The score the cache uses: hybridSimilarity(cosine, a, b, weights). */
+  hybrid: Scored[];
+  hybridGuarded: Scored[];
 }
 
-function summarize(items: Scored[], floor = -Infinity): MethodResult {
+export interface EvaluateOptions {
+  /** Weights for the hybrid rows (default DEFAULT_HYBRID_WEIGHTS). */
+  hybridWeights?: Readonly<HybridWeights>;
+  /** Skip the TF-IDF and exact-match baselines (for weight sweeps). */
+  skipBaselines?: boolean;
+}
+
+export function summarize(items: Scored[], floor = -Infinity): MethodResult {
   const recallAt: Record<string, number> = {};
   const thresholdAt: Record<string, number> = {};
   for (const p of PRECISION_TARGETS) {
@@ -63,24 +74,47 @@ export async function evaluateSet(
   embedder: Embedder,
   guard: Guard,
   modelLabel: string,
+  opts: EvaluateOptions = {},
 ): Promise<{ result: SetResult; scores: PairScores }> {
   const texts = set.pairs.flatMap((p) => [p.a, p.b]);
   const vectors = await embedAll(embedder, texts);
-  const tfidf = new CharNgramTfidf(new Set(texts));
+  return scoreSet(set, (a, b) => cosine(vectors.get(a)!, vectors.get(b)!), guard, modelLabel, opts);
+}
+
+/**
+ * Scores a set given a cosine function (e.g. over precomputed vectors, so weight sweeps embed
+ * once). The hybrid score is the cache's: the stored text is the pair's first text (`a`).
+ */
+export function scoreSet(
+  set: PairSet,
+  cosineOf: (a: string, b: string) => number,
+  guard: Guard,
+  modelLabel: string,
+  opts: EvaluateOptions = {},
+): { result: SetResult; scores: PairScores } {
+  const weights = opts.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS;
+  const texts = set.pairs.flatMap((p) => [p.a, p.b]);
+  const tfidf = opts.skipBaselines ? undefined : new CharNgramTfidf(new Set(texts));
   const model: Scored[] = [];
   const modelGuarded: Scored[] = [];
+  const hybrid: Scored[] = [];
+  const hybridGuarded: Scored[] = [];
   const tf: Scored[] = [];
   const tfGuarded: Scored[] = [];
   const exact: Scored[] = [];
   let rejPos = 0;
   let rejNeg = 0;
   for (const p of set.pairs) {
-    const cos = cosine(vectors.get(p.a)!, vectors.get(p.b)!);
+    const cos = cosineOf(p.a, p.b);
     const ok = guard.agrees(p.a, p.b).ok;
     if (!ok) p.label ? rejPos++ : rejNeg++;
-    const t = tfidf.similarity(p.a, p.b);
+    const h = hybridSimilarity(cos, p.a, p.b, weights);
     model.push({ score: cos, label: p.label });
     modelGuarded.push({ score: ok ? cos : GUARD_REJECTED, label: p.label });
+    hybrid.push({ score: h, label: p.label });
+    hybridGuarded.push({ score: ok ? h : GUARD_REJECTED, label: p.label });
+    if (!tfidf) continue;
+    const t = tfidf.similarity(p.a, p.b);
     tf.push({ score: t, label: p.label });
     tfGuarded.push({ score: ok ? t : GUARD_REJECTED, label: p.label });
     exact.push({ score: exactMatchScore(p.a, p.b), label: p.label });
@@ -91,9 +125,16 @@ export async function evaluateSet(
   const methods: Record<string, MethodResult> = {
     [modelLabel]: summarize(model),
     [`${modelLabel} + guard`]: { ...summarize(modelGuarded, GUARD_REJECTED), ...guardStats },
-    'tfidf-char3': summarize(tf),
-    'tfidf-char3 + guard': { ...summarize(tfGuarded, GUARD_REJECTED), ...guardStats },
-    'exact-match': summarize(exact, 0),
+    [`${modelLabel} hybrid`]: summarize(hybrid),
+    [`${modelLabel} hybrid + guard`]: { ...summarize(hybridGuarded, GUARD_REJECTED), ...guardStats },
   };
-  return { result: { name: set.name, description: set.description, positives, negatives, methods }, scores: { set: set.name, model, modelGuarded } };
+  if (tfidf) {
+    methods['tfidf-char3'] = summarize(tf);
+    methods['tfidf-char3 + guard'] = { ...summarize(tfGuarded, GUARD_REJECTED), ...guardStats };
+    methods['exact-match'] = summarize(exact, 0);
+  }
+  return {
+    result: { name: set.name, description: set.description, positives, negatives, methods },
+    scores: { set: set.name, model, modelGuarded, hybrid, hybridGuarded },
+  };
 }
