@@ -198,7 +198,9 @@ function renderMarkdown(
     'Reading the table: the gptcache-mock and qqp-dup negatives are random other prompts, which lexical overlap already ' +
       'separates, so char-3-gram TF-IDF is very strong there. The guard caps recall on them because it rejects labelled ' +
       'duplicates whose numbers, negation or names differ; that is by design, since a cache must not serve those. ' +
-      'The STS sets have hard, topically close negatives, and there the guard is what buys precision.',
+      'The STS sets have hard, topically close negatives, and there the guard is what buys precision. ' +
+      'The TF-IDF baseline is also transductive: it learns its IDF from the very texts of each set, so it knows which words ' +
+      'are common in that set; the hybrid score uses a fixed stop-word list instead and sees only the pair.',
   );
   lines.push('');
   return lines.join('\n');
