@@ -95,7 +95,7 @@ function countersFrom(raw: unknown): UsageCounters {
   return c;
 }
 
-function addInto(target: UsageCounters, delta: UsageCounters): void {
+export function addInto(target: UsageCounters, delta: UsageCounters): void {
   for (const f of COUNTER_FIELDS) target[f] += delta[f];
 }
 
@@ -103,7 +103,8 @@ export function withUsd(c: UsageCounters): UsageTotals {
   return { ...c, costUsd: c.costMicroUsd / 1e6, savedUsd: c.savedMicroUsd / 1e6 };
 }
 
-function deltaOf(r: TotalsRecord): UsageCounters {
+/** The counters one finished request adds (shared with the stats window). */
+export function deltaOf(r: Omit<TotalsRecord, 'tenant' | 'model'>): UsageCounters {
   const d = emptyCounters();
   d.requests = 1;
   if (r.cacheStatus === 'hit') d.hits = 1;

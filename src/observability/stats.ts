@@ -1,4 +1,4 @@
-import type { CacheStatus, UsageTotals } from '../accounting/totals.js';
+import { addInto, deltaOf, emptyCounters, type CacheStatus, type UsageCounters, type UsageTotals } from '../accounting/totals.js';
 
 /**
  * The in-memory side of GET /v1/gateway/stats: a per-minute time series of the last 24 hours (a ring
@@ -115,33 +115,9 @@ export interface StatsOptions {
   random?: () => number;
 }
 
-interface RawCounts {
-  requests: number;
-  hits: number;
-  semanticHits: number;
-  misses: number;
-  bypasses: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  savedTokens: number;
-  costMicroUsd: number;
-  savedMicroUsd: number;
-}
-
-const zeroCounts = (): RawCounts => ({
-  requests: 0,
-  hits: 0,
-  semanticHits: 0,
-  misses: 0,
-  bypasses: 0,
-  errors: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-  savedTokens: 0,
-  costMicroUsd: 0,
-  savedMicroUsd: 0,
-});
+/** Window counters are the lifetime totals' counters, kept per minute. */
+type RawCounts = UsageCounters;
+const zeroCounts = emptyCounters;
 
 interface Bucket {
   minute: number;
@@ -152,26 +128,14 @@ interface Bucket {
   seen: number;
 }
 
+function addEvent(c: RawCounts, e: StatsEvent): void {
+  addInto(c, deltaOf({ ...e, error: e.status >= 400 }));
+}
+
+const addCounts = addInto;
+
 function whole(n: number | undefined): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
-}
-
-function addEvent(c: RawCounts, e: StatsEvent): void {
-  c.requests++;
-  if (e.cacheStatus === 'hit') c.hits++;
-  else if (e.cacheStatus === 'semantic-hit') c.semanticHits++;
-  else if (e.cacheStatus === 'miss') c.misses++;
-  else c.bypasses++;
-  if (e.status >= 400) c.errors++;
-  c.promptTokens += whole(e.promptTokens);
-  c.completionTokens += whole(e.completionTokens);
-  c.savedTokens += whole(e.savedTokens);
-  c.costMicroUsd += whole(e.costMicroUsd);
-  c.savedMicroUsd += whole(e.savedMicroUsd);
-}
-
-function addCounts(into: RawCounts, c: RawCounts): void {
-  for (const k of Object.keys(c) as Array<keyof RawCounts>) into[k] += c[k];
 }
 
 function present(c: RawCounts): Counts {
