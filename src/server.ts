@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { createGuard } from './cache/guard.js';
+import { DEFAULT_HYBRID_WEIGHTS } from './cache/hybrid-score.js';
 import { SemanticCache } from './cache/semantic-cache.js';
 import type { Config } from './config.js';
 import type { Embedder } from './embedding/embedder.js';
@@ -47,7 +48,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const embedder =
     overrides.embedder ??
     (await createTransformersEmbedder({ model: config.embedding.model, modelsDir: config.embedding.modelsDir, allowRemote: config.embedding.allowRemote }));
-  const threshold = config.cache.similarityThreshold ?? readModelDefaults(config.embedding.modelsDir, embedder.name).similarityThreshold;
+  const modelDefaults = readModelDefaults(config.embedding.modelsDir, embedder.name);
+  const threshold = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
+  const scoring =
+    modelDefaults.score === 'hybrid' ? { kind: 'hybrid' as const, weights: modelDefaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' as const };
   let kv: KvStores | undefined;
   try {
     kv = await openKvStores(config.cache.storeUrl, config.dataDir);
@@ -58,6 +62,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       logger,
       dataDir: config.dataDir,
       defaultThreshold: threshold,
+      scoring,
       ttlSeconds: config.cache.ttlSeconds,
       maxEntries: config.cache.maxEntries,
       hnsw: config.cache.hnsw,
@@ -99,7 +104,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host}:${addr.port}`;
-    logger.info('gateway listening', { event: 'listening', url, embedModel: embedder.name, dimension: embedder.dimension, threshold, store: kv.kind });
+    logger.info('gateway listening', { event: 'listening', url, embedModel: embedder.name, dimension: embedder.dimension, threshold, scoring: scoring.kind, store: kv.kind });
 
     let closed = false;
     return {

@@ -7,6 +7,7 @@ import type { KvStores } from '../store/kv.js';
 import { VectorIndex, type HnswSettings } from '../vector-index/hnsw-index.js';
 import type { CacheDirectives } from './cache-control.js';
 import type { Guard } from './guard.js';
+import { hybridSimilarity, type HybridWeights } from './hybrid-score.js';
 import type { CacheKeys } from './request-key.js';
 
 export interface CacheEntry {
@@ -58,6 +59,11 @@ export interface SemanticCacheOptions {
   logger: Logger;
   dataDir: string;
   defaultThreshold: number;
+  /**
+   * What the threshold is compared with: the embedding cosine, or (for models calibrated that way,
+   * see models/<name>/gateway.json) the cosine blended with char-3-gram overlap of the two texts.
+   */
+  scoring: { kind: 'cosine' } | { kind: 'hybrid'; weights: HybridWeights };
   ttlSeconds: number;
   maxEntries: number;
   hnsw: HnswSettings;
@@ -76,6 +82,8 @@ interface EntryMeta {
   createdAt: number;
   expiresAt?: number;
   hits: number;
+  /** The embedded text, in memory so candidates are rescored without reading the store. */
+  text?: string;
 }
 
 /** How many in-scope neighbours are checked against threshold and guard before giving up. */
@@ -153,7 +161,8 @@ export class SemanticCache {
       const m = this.meta.get(id);
       return m !== undefined && m.scope === keys.scope && fresh(m);
     };
-    const neighbors = this.index.search(vector!, CANDIDATES, inScope);
+    const neighbors = this.index.search(vector!, CANDIDATES, inScope).map((n) => ({ ...n, similarity: this.score(n.id, n.similarity, keys.semanticText!) }));
+    neighbors.sort((a, b) => b.similarity - a.similarity);
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
     const threshold = directives.threshold ?? this.opts.defaultThreshold;
@@ -206,7 +215,7 @@ export class SemanticCache {
     // and indexed on start), never a pointer to nothing.
     await this.entries.set(String(entry.id), entry);
     await this.exact.set(keys.exactKey, entry.id);
-    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt, hits: 0 });
+    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt, hits: 0, text: entry.text });
     if (vector) {
       this.index.add(entry.id, vector);
       this.scheduleSave();
@@ -241,6 +250,12 @@ export class SemanticCache {
     return dead.length;
   }
 
+  private score(id: number, cosine: number, text: string): number {
+    const stored = this.meta.get(id)?.text;
+    if (this.opts.scoring.kind === 'cosine' || stored === undefined) return cosine;
+    return hybridSimilarity(cosine, stored, text, this.opts.scoring.weights);
+  }
+
   saveIndex(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
@@ -267,7 +282,7 @@ export class SemanticCache {
     let added = 0;
     const reembed: CacheEntry[] = [];
     for (const e of all) {
-      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt, hits: e.hits });
+      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt, hits: e.hits, text: e.text });
       if (this.index.has(e.id) || e.text === undefined) continue;
       const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
       if (v && v.length === embedder.dimension) {

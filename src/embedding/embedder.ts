@@ -17,6 +17,9 @@ export interface ModelDefaults {
   similarityThreshold: number;
   calibratedAt?: string;
   targetPrecision?: number;
+  /** The score the threshold applies to; absent means the plain cosine. */
+  score?: 'cosine' | 'hybrid';
+  hybridWeights?: { embedding: number; stopWordWeight: number };
 }
 
 export class EmbedderError extends Error {}
