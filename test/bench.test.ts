@@ -178,7 +178,7 @@ describe('bench (quick mode on tiny inputs)', function () {
       expect(c.recallAt1Fresh).to.be.within(0, 1);
       expect(c.indexFileMiB).to.be.greaterThan(0);
     }
-    expect(r.efSweep).to.have.length(1);
+    expect(r.efSweep).to.have.length(2);
     expect(r.efSweep[0]!.points.map((p) => p.efSearch)).to.deep.equal([16, 64]);
   });
 

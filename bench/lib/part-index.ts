@@ -198,8 +198,9 @@ export async function runIndexScale(opts: {
           });
           log(`index: dim ${dim} ${dist} ${n}: insert ${insertSec.toFixed(1)} s, search p50 ${((mNear.usP50 + mFresh.usP50) / 2).toFixed(0)} us, recall@1 near ${mNear.recall.toFixed(3)} fresh ${mFresh.recall.toFixed(3)}`);
 
-          // The ef sweep on the largest size of each dimension, clustered (the realistic case).
-          if (n === Math.max(...opts.sizes) && dist === opts.distributions[opts.distributions.length - 1] && opts.efSweep.length > 0) {
+          // The ef sweep on the largest size of each dimension and distribution: uniform vectors are
+          // the hard case for HNSW, clustered ones the realistic case.
+          if (n === Math.max(...opts.sizes.filter((x) => x < 1_000_000 || dist === 'clustered')) && opts.efSweep.length > 0) {
             const points: EfPoint[] = [];
             for (const ef of opts.efSweep) {
               const loaded = VectorIndex.load(file, dim, 'bench', { ...opts.settings, efSearch: ef });

@@ -214,6 +214,11 @@ export function renderSummary(r: BenchReport): string {
 export function recommend(ix: IndexReport): string {
   const out: string[] = [];
   for (const s of ix.efSweep) {
+    if (s.distribution !== 'uniform' && ix.efSweep.some((x) => x.distribution === 'uniform' && x.dimension === s.dimension && x.entries === s.entries)) {
+      const ok = s.points.find((p) => p.recallAt1Near >= 0.99);
+      if (ok) out.push(`clustered (realistic) at dim ${s.dimension}: efSearch=${ok.efSearch} suffices`);
+      continue;
+    }
     const ok = s.points.find((p) => p.recallAt1Near >= 0.99);
     const cur = s.points.find((p) => p.efSearch === ix.settings.efSearch);
     if (ok) {
@@ -227,6 +232,14 @@ export function recommend(ix: IndexReport): string {
   }
   const slowest = [...ix.cells].sort((a, b) => b.insertUsPerEntry - a.insertUsPerEntry)[0];
   if (slowest) out.push(`inserts cost up to ${num(slowest.insertUsPerEntry, 0)} us each (dim ${slowest.dimension}, ${slowest.entries.toLocaleString('en-US')} entries), paid once per miss, far below an upstream call`);
-  out.push(`keep HNSW_M=${ix.settings.m}, HNSW_EF_CONSTRUCTION=${ix.settings.efConstruction}; HNSW_EF_SEARCH=${ix.settings.efSearch} unless the table above shows a smaller value reaching the same recall at your size`);
+  const need = ix.efSweep.map((s) => s.points.find((p) => p.recallAt1Near >= 0.99)?.efSearch ?? Infinity);
+  const worst = Math.max(...need, 0);
+  if (worst > ix.settings.efSearch && Number.isFinite(worst)) {
+    out.push(`HNSW_EF_SEARCH=${worst} for caches near the largest size measured (the default ${ix.settings.efSearch} misses near-duplicates there in the worst case); keep HNSW_M=${ix.settings.m}, HNSW_EF_CONSTRUCTION=${ix.settings.efConstruction}`);
+  } else if (!Number.isFinite(worst)) {
+    out.push(`raise HNSW_M (e.g. 32) for caches near the largest size measured: no efSearch tried reaches 99% there`);
+  } else {
+    out.push(`keep HNSW_M=${ix.settings.m}, HNSW_EF_CONSTRUCTION=${ix.settings.efConstruction}, HNSW_EF_SEARCH=${ix.settings.efSearch}`);
+  }
   return out.join('; ') + '.';
 }

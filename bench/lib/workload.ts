@@ -219,7 +219,9 @@ export function gptCacheWorkload(dataDir: string, pairs: number, seed: number): 
 
 export function qqpWorkload(dataDir: string, pairs: number, seed: number): Workload | null {
   const raw = readJson<OriginSimilar[]>(path.join(dataDir, 'gptcache-bench', 'similiar_qqp.json'));
-  return raw && pairsWorkload('qqp-duplicates', 'QQP duplicate question pairs, first then duplicate, 10% exact repeats', raw, { pairs, repeatShare: 0.1, seed });
+  // Quora's terms allow internal use only: the questions are replayed but never quoted in results.
+  const w = raw && pairsWorkload('qqp-duplicates', 'QQP duplicate question pairs, first then duplicate, 10% exact repeats (text not shown)', raw, { pairs, repeatShare: 0.1, seed });
+  return w && { ...w, printable: false };
 }
 
 /** STS-B: pairs scored >= 4 are one group (hard positives), <= 2 two groups (hard negatives). */
