@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createGuard } from '../src/cache/guard.js';
 import { loadConfig } from '../src/config.js';
 import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
-import { ReplaySimulator, thresholdGrid } from './lib/cache-sim.js';
+import { ReplaySimulator, scoringFor, thresholdGrid } from './lib/cache-sim.js';
 import { repoRoot, sharedDataDir } from './lib/datasets.js';
 import { benchOptions } from './lib/options.js';
 import { calibrate, type SweepPoint } from './lib/part-quality.js';
@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
   const modelsDir = config.embedding.modelsDir;
   const guard = config.cache.guard;
-  const current = config.cache.similarityThreshold ?? readModelDefaults(modelsDir, config.embedding.model).similarityThreshold;
+  const modelDefaults = readModelDefaults(modelsDir, config.embedding.model);
+  const current = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
+  const scoring = scoringFor(modelDefaults);
   const embedder = await createTransformersEmbedder({ model: config.embedding.model, modelsDir, allowRemote: config.embedding.allowRemote });
   const loaded = loadWorkloads({ repoRoot: root, dataDir: sharedDataDir(), sizes: opts.quality, seed: opts.seed });
   const missing = loaded.missing;
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const savings = new Savings(opts.pricingModel);
   const perWorkload: Map<number, QualityMetrics>[] = [];
   for (const w of workloads) {
-    const sim = await ReplaySimulator.create(w, embedder, createGuard());
+    const sim = await ReplaySimulator.create(w, embedder, createGuard(), scoring);
     perWorkload.push(new Map(grid.map((t) => [t, scoreDecisions(w, sim.run(t, guard), savings)])));
   }
   await embedder.close?.();
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   const now = pooled.reduce((best, p) => (Math.abs(p.threshold - current) < Math.abs(best.threshold - current) ? p : best));
 
   const out: string[] = [];
-  out.push(`Target precision ${target} with the guard ${guard ? 'on' : 'off'}, ${config.embedding.model}, ${workloads.length} workloads pooled (${pooled[0]!.metrics.requests} requests).`);
+  out.push(`Target precision ${target} with the guard ${guard ? 'on' : 'off'}, ${config.embedding.model} (${scoring.kind} score), ${workloads.length} workloads pooled (${pooled[0]!.metrics.requests} requests).`);
   if (c.threshold === undefined) {
     out.push(`No threshold in 0.50-0.99 reaches precision ${target}; the highest pooled precision is ${pct(Math.max(...pooled.map((p) => p.metrics.precision).filter((x) => !Number.isNaN(x))))}.`);
     process.stdout.write(out.join('\n') + '\n');

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
+import { scoringFor } from './lib/cache-sim.js';
 import { repoRoot, sharedDataDir } from './lib/datasets.js';
 import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './lib/gateway-proc.js';
 import { benchOptions } from './lib/options.js';
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   const baseEnv = gatewayEnv({});
   const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
   const modelsDir = config.embedding.modelsDir;
-  const threshold = config.cache.similarityThreshold ?? readModelDefaults(modelsDir, config.embedding.model).similarityThreshold;
+  const modelDefaults = readModelDefaults(modelsDir, config.embedding.model);
+  const threshold = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
   log(`mode ${opts.mode}, parts ${opts.parts.join(', ')}, seed ${opts.seed}; loading ${config.embedding.model}`);
   const embedder = await createTransformersEmbedder({ model: config.embedding.model, modelsDir, allowRemote: config.embedding.allowRemote });
 
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       embedModel: embedder.name,
       dimension: embedder.dimension,
       threshold,
+      scoring: scoringFor(modelDefaults).kind,
       guard: config.cache.guard,
       hnsw: config.cache.hnsw,
     },
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       modelsDir,
       threshold,
       guard: config.cache.guard,
+      scoring: scoringFor(modelDefaults),
       httpRequests: opts.quality.httpRequests,
       upstream: opts.quality.upstream,
       pricingModel: opts.pricingModel,

@@ -1,20 +1,29 @@
 /**
  * Offline replay of the cache's decision rule on recorded similarities, so a threshold sweep does
  * not need one HTTP pass per threshold. It mirrors SemanticCache.lookup: the exact tier on the
- * normalized last user turn, then the `CANDIDATES` most similar stored entries in order, each
- * accepted when similarity >= threshold and (if on) the guard agrees; only misses are stored.
+ * normalized last user turn, then the `CANDIDATES` stored entries nearest by cosine, rescored as
+ * the model was calibrated (cosine, or hybrid cosine + char-3-gram overlap) and re-sorted, each
+ * accepted when score >= threshold and (if on) the guard agrees; only misses are stored.
  * Nearest neighbours are exact here (brute force); the HTTP pass uses HNSW, and the bench reports
  * how often the two agree.
  */
 import type { Guard } from '../../src/cache/guard.js';
+import { DEFAULT_HYBRID_WEIGHTS, hybridSimilarity, type HybridWeights } from '../../src/cache/hybrid-score.js';
 import { normalizeText } from '../../src/cache/request-key.js';
-import type { Embedder } from '../../src/embedding/embedder.js';
+import type { Embedder, ModelDefaults } from '../../src/embedding/embedder.js';
 import { embedAll } from './evaluate.js';
 import type { Decision } from './quality.js';
 import type { Workload } from './workload.js';
 
 /** SemanticCache checks this many neighbours (kept in step with src/cache/semantic-cache.ts). */
 export const CANDIDATES = 5;
+
+export type Scoring = { kind: 'cosine' } | { kind: 'hybrid'; weights: HybridWeights };
+
+/** The scoring the gateway picks for a model (as src/server.ts does from models/<name>/gateway.json). */
+export function scoringFor(defaults: ModelDefaults): Scoring {
+  return defaults.score === 'hybrid' ? { kind: 'hybrid', weights: defaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' };
+}
 
 export class ReplaySimulator {
   readonly n: number;
@@ -23,11 +32,13 @@ export class ReplaySimulator {
   /** Lower triangle: sim(i, j) for j < i at i*(i-1)/2 + j. */
   private readonly sims: Float32Array;
   private readonly guardCache = new Map<number, boolean>();
+  private readonly scoreCache = new Map<number, number>();
 
   private constructor(
     workload: Workload,
     vectors: Float32Array[],
     private readonly guard: Guard | undefined,
+    private readonly scoring: Scoring,
   ) {
     this.n = workload.items.length;
     this.texts = workload.items.map((x) => normalizeText(x.text));
@@ -46,14 +57,27 @@ export class ReplaySimulator {
   }
 
   /** Embeds the workload's texts as the gateway does (normalized last user turn). */
-  static async create(workload: Workload, embedder: Embedder, guard: Guard | undefined): Promise<ReplaySimulator> {
+  static async create(workload: Workload, embedder: Embedder, guard: Guard | undefined, scoring: Scoring = { kind: 'cosine' }): Promise<ReplaySimulator> {
     const texts = workload.items.map((x) => normalizeText(x.text));
     const vectors = await embedAll(embedder, texts, 64);
     return new ReplaySimulator(
       workload,
       texts.map((t) => vectors.get(t)!),
       guard,
+      scoring,
     );
+  }
+
+  /** What the threshold is compared with for a stored entry and an incoming request. */
+  private score(stored: number, incoming: number, cosine: number): number {
+    if (this.scoring.kind === 'cosine') return cosine;
+    const key = incoming * this.n + stored;
+    let s = this.scoreCache.get(key);
+    if (s === undefined) {
+      s = hybridSimilarity(cosine, this.texts[stored]!, this.texts[incoming]!, this.scoring.weights);
+      this.scoreCache.set(key, s);
+    }
+    return s;
   }
 
   similarity(i: number, j: number): number {
@@ -101,11 +125,14 @@ export class ReplaySimulator {
         topSims[k] = s;
         topIds[k] = j;
       }
+      const candidates: { id: number; score: number }[] = [];
+      for (let k = 0; k < count; k++) candidates.push({ id: topIds[k]!, score: this.score(topIds[k]!, i, topSims[k]!) });
+      candidates.sort((a, b) => b.score - a.score);
       let decision: Decision = { status: 'miss' };
-      for (let k = 0; k < count; k++) {
-        if (topSims[k]! < threshold) break;
-        if (useGuard && !this.guardAgrees(topIds[k]!, i)) continue;
-        decision = { status: 'semantic-hit', source: topIds[k]!, similarity: topSims[k]! };
+      for (const c of candidates) {
+        if (c.score < threshold) break;
+        if (useGuard && !this.guardAgrees(c.id, i)) continue;
+        decision = { status: 'semantic-hit', source: c.id, similarity: c.score };
         break;
       }
       out.push(decision);

@@ -4,7 +4,7 @@
  */
 import { createGuard } from '../../src/cache/guard.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
-import { agreement, ReplaySimulator, thresholdGrid } from './cache-sim.js';
+import { agreement, ReplaySimulator, thresholdGrid, type Scoring } from './cache-sim.js';
 import { percentile } from './metrics.js';
 import { poolMetrics, Savings, scoreDecisions, type QualityMetrics } from './quality.js';
 import { replayWorkload } from './replay.js';
@@ -50,6 +50,7 @@ export interface WorkloadQuality {
 export interface QualityReport {
   threshold: number;
   guard: boolean;
+  scoring: Scoring['kind'];
   embedModel: string;
   dimension: number;
   pricingModel: string;
@@ -66,6 +67,8 @@ export interface QualityOptions {
   modelsDir: string;
   threshold: number;
   guard: boolean;
+  /** How the gateway scores candidates for this model (see cache-sim.scoringFor). */
+  scoring?: Scoring;
   /** Requests per workload replayed over HTTP (a prefix of the workload). */
   httpRequests: number;
   upstream: SimUpstreamOptions;
@@ -106,7 +109,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
   const workloads: WorkloadQuality[] = [];
   for (const [i, w] of opts.workloads.entries()) {
     const t0 = performance.now();
-    const sim = await ReplaySimulator.create(w, opts.embedder, createGuard());
+    const sim = await ReplaySimulator.create(w, opts.embedder, createGuard(), opts.scoring);
     const sweep: SweepPoint[] = [];
     for (const guard of [true, false]) {
       for (const t of grid) sweep.push({ threshold: t, guard, metrics: scoreDecisions(w, sim.run(t, guard), savings) });
@@ -156,6 +159,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
   return {
     threshold: opts.threshold,
     guard: opts.guard,
+    scoring: opts.scoring?.kind ?? 'cosine',
     embedModel: opts.embedder.name,
     dimension: opts.embedder.dimension,
     pricingModel: opts.pricingModel,

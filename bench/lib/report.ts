@@ -19,6 +19,8 @@ export interface BenchMeta {
   embedModel: string;
   dimension: number;
   threshold: number;
+  /** What the threshold is compared with: embedding cosine or the hybrid score. */
+  scoring?: string;
   guard: boolean;
   hnsw: HnswSettings;
   durationSec?: number;
@@ -96,7 +98,7 @@ export function renderSummary(r: BenchReport): string {
   L.push(`# Bench results ${m.generatedAt.slice(0, 10)} (${m.gitSha}${m.gitDirty ? ', uncommitted changes' : ''})`, '');
   L.push(
     `Mode **${m.mode}**, seed ${m.seed}; Node ${m.node} on ${m.cpus} x ${m.cpuModel}. Embedding model \`${m.embedModel}\` (dim ${m.dimension}), ` +
-      `threshold ${m.threshold}, guard ${m.guard ? 'on' : 'off'}, HNSW M=${m.hnsw.m} efConstruction=${m.hnsw.efConstruction} efSearch=${m.hnsw.efSearch}.` +
+      `threshold ${m.threshold}${m.scoring ? ` (on the ${m.scoring} score)` : ''}, guard ${m.guard ? 'on' : 'off'}, HNSW M=${m.hnsw.m} efConstruction=${m.hnsw.efConstruction} efSearch=${m.hnsw.efSearch}.` +
       (m.durationSec !== undefined ? ` Took ${(m.durationSec / 60).toFixed(1)} min.` : ''),
   );
   L.push('Timings are from one shared, noisy 2-core machine: compare within a table (same run), not across runs. Raw numbers: `results.json`.', '');
