@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { createGuard } from '../src/cache/guard.js';
+import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { loadConfig } from '../src/config.js';
 import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
 import { ReplaySimulator, scoringFor, thresholdGrid } from './lib/cache-sim.js';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const savings = new Savings(opts.pricingModel);
   const perWorkload: Map<number, QualityMetrics>[] = [];
   for (const w of workloads) {
-    const sim = await ReplaySimulator.create(w, embedder, createGuard(), scoring);
+    const sim = await ReplaySimulator.create(w, embedder, createGuard({ wordSimilarity: loadWordSimilarity(modelsDir, config.embedding.model) }), scoring);
     perWorkload.push(new Map(grid.map((t) => [t, scoreDecisions(w, sim.run(t, guard), savings)])));
   }
   await embedder.close?.();

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTransformersEmbedder } from '../src/embedding/transformers-embedder.js';
 import { createGuard } from '../src/cache/guard.js';
+import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { readAllSets, repoRoot, sharedDataDir } from './lib/datasets.js';
 import { DEFAULT_HYBRID_WEIGHTS, hybridSimilarity, type HybridWeights } from '../src/cache/hybrid-score.js';
 import type { Embedder } from '../src/embedding/embedder.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   const latency = { loadMs, embedP50Ms: percentile(latencies, 0.5), embedP99Ms: percentile(latencies, 0.99), promptWords: TYPICAL_PROMPT.split(/\s+/).length };
 
-  const guard = createGuard();
+  const guard = createGuard({ wordSimilarity: loadWordSimilarity(modelsDir, model) });
   const results: SetResult[] = [];
   const pooled: Scored[] = [];
   const pooledCosine: Scored[] = [];
@@ -231,7 +232,7 @@ async function tuneOnDevSet(embedder: Embedder, model: string, root: string): Pr
   ];
   const vectors = await embedAll(embedder, variants.flatMap((v) => v.set.pairs.flatMap((p) => [p.a, p.b])));
   const cos = (a: string, b: string): number => cosine(vectors.get(a)!, vectors.get(b)!);
-  const guard = createGuard();
+  const guard = createGuard({ wordSimilarity: loadWordSimilarity(path.resolve(root, process.env.MODELS_DIR?.trim() || 'models'), model) });
   const r = (items: Scored[], p: number, floor = -Infinity): string => (100 * recallAtPrecision(items, p, floor).recall).toFixed(1).padStart(5);
   for (const { label, set } of variants) {
     const pos = set.pairs.filter((p) => p.label).length;

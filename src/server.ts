@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { createGuard } from './cache/guard.js';
+import { loadWordSimilarity } from './cache/word-similarity.js';
 import { DEFAULT_HYBRID_WEIGHTS } from './cache/hybrid-score.js';
 import { SemanticCache } from './cache/semantic-cache.js';
 import type { Config } from './config.js';
@@ -58,7 +59,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const cache = await SemanticCache.open({
       kv,
       embedder,
-      guard: config.cache.guard ? createGuard() : undefined,
+      guard: config.cache.guard ? createGuard({ wordSimilarity: loadWordSimilarity(config.embedding.modelsDir, embedder.name) }) : undefined,
       logger,
       dataDir: config.dataDir,
       defaultThreshold: threshold,

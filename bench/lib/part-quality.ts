@@ -3,6 +3,7 @@
  * offline threshold sweep (guard on and off) on the same workloads, pooled for calibration.
  */
 import { createGuard } from '../../src/cache/guard.js';
+import { loadWordSimilarity } from '../../src/cache/word-similarity.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import { agreement, ReplaySimulator, thresholdGrid, type Scoring } from './cache-sim.js';
 import { percentile } from './metrics.js';
@@ -109,7 +110,7 @@ export async function runQuality(opts: QualityOptions): Promise<QualityReport> {
   const workloads: WorkloadQuality[] = [];
   for (const [i, w] of opts.workloads.entries()) {
     const t0 = performance.now();
-    const sim = await ReplaySimulator.create(w, opts.embedder, createGuard(), opts.scoring);
+    const sim = await ReplaySimulator.create(w, opts.embedder, createGuard({ wordSimilarity: loadWordSimilarity(opts.modelsDir, opts.embedder.name) }), opts.scoring);
     const sweep: SweepPoint[] = [];
     for (const guard of [true, false]) {
       for (const t of grid) sweep.push({ threshold: t, guard, metrics: scoreDecisions(w, sim.run(t, guard), savings) });
