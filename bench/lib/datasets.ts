@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from '../../models/build/random.js';
 
 export interface LabeledPair {
   a: string;
@@ -36,17 +37,8 @@ export function sharedDataDir(): string {
   return fromEnv && fromEnv.trim() !== '' ? path.resolve(fromEnv) : path.resolve(repoRoot(), '..', 'shared', 'data');
 }
 
-/** Seeded PRNG (mulberry32) for reproducible samples. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for reproducible samples: the same mulberry32 the model build uses. */
+export const seededRandom = rng;
 
 export function shuffled<T>(items: T[], random: () => number): T[] {
   const out = [...items];

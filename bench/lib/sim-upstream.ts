@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from '../../test/helpers/loopback-server.js';
 import { countChatPromptTokens, countCompletionTokens } from '../../src/accounting/tokens.js';
 import type { ChatMessage } from '../../src/providers/types.js';
 import { seededRandom } from './datasets.js';
@@ -61,29 +61,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export class SimUpstream {
-  url = '';
+export class SimUpstream extends LoopbackServer {
   /** Chat calls answered so far. */
   calls = 0;
-  private server?: http.Server;
   private readonly usageCache = new Map<string, { prompt: number; completion: number; reply: string }>();
 
-  constructor(readonly opts: SimUpstreamOptions) {}
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch(() => res.destroy());
-    });
-    this.server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  constructor(readonly opts: SimUpstreamOptions) {
+    super();
   }
 
   /** The latency this simulator gives a prompt. */
@@ -106,7 +90,7 @@ export class SimUpstream {
     return u;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (req.method === 'GET' && req.url === '/v1/models') {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 import { sleep, type Behavior, type RecordedCall } from './fake-openai.js';
 
 export interface AnthropicBehavior extends Behavior {
@@ -15,27 +15,15 @@ export interface AnthropicBehavior extends Behavior {
  * real SSE event sequence (message_start, content_block_*, message_delta, message_stop), and
  * records every call.
  */
-export class FakeAnthropic {
+export class FakeAnthropic extends LoopbackServer {
   readonly calls: RecordedCall[] = [];
   behavior: AnthropicBehavior = {};
   readonly queue: AnthropicBehavior[] = [];
   /** The x-api-key the server accepts; calls without it get Anthropic's 401. */
-  constructor(readonly apiKey = 'anthropic-test-key') {}
-  private server?: http.Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
+  constructor(readonly apiKey = 'anthropic-test-key') {
+    super();
   }
 
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
 
   reset(): void {
     this.calls.length = 0;
@@ -55,7 +43,7 @@ export class FakeAnthropic {
     res.end(JSON.stringify({ type: 'error', error: { type, message } }));
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (req.method !== 'POST' || req.url !== '/v1/messages') return this.error(res, 404, 'not_found_error', 'Not found');

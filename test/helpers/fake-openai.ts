@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 
 /** What the fake upstream does with the next call(s). */
 export interface Behavior {
@@ -23,26 +23,12 @@ export interface RecordedCall {
  * A small OpenAI-compatible server for tests and benchmarks: deterministic answers derived from
  * the last user turn, controllable latency, errors and stream aborts, and a log of every call.
  */
-export class FakeOpenAI {
+export class FakeOpenAI extends LoopbackServer {
   readonly calls: RecordedCall[] = [];
   behavior: Behavior = {};
   /** Behaviors consumed one per call before `behavior` applies. */
   readonly queue: Behavior[] = [];
-  private server?: http.Server;
-  url = '';
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-  }
 
   reset(): void {
     this.calls.length = 0;
@@ -57,7 +43,7 @@ export class FakeOpenAI {
     return `Answer #${text.length} to: ${text}`;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (req.method === 'GET' && req.url === '/v1/models') {
