@@ -52,5 +52,33 @@ const DIFFERENT: [string, string][] = [
 ];
 
 export function substitutionDevPairs(): LabeledPair[] {
-  return [...SAME.map(([a, b]) => ({ a, b, label: true })), ...DIFFERENT.map(([a, b]) => ({ a, b, label: false }))];
+  return [...[...SAME, ...LONG_SAME].map(([a, b]) => ({ a, b, label: true })), ...DIFFERENT.map(([a, b]) => ({ a, b, label: false }))];
 }
+
+/** Longer rewordings (several words change at once): none of these is a substitution. */
+export const LONG_SAME: [string, string][] = [
+  [
+    'I am planning a trip to Portugal in October and want to know which cities are worth visiting and how to travel between them.',
+    'Which Portuguese cities should I see on an October holiday, and what is the best way to get from one to another?',
+  ],
+  [
+    'The library lets you load a model from a local folder, which is useful when the machine has no internet access.',
+    'When a computer is offline, you can still load models with this library by pointing it at a directory on disk.',
+  ],
+  [
+    'My sourdough starter smells like nail polish remover after a few days in the fridge; is it still safe to use?',
+    'After several days in the refrigerator my starter has an acetone smell. Can I still bake with it?',
+  ],
+  [
+    'Can you explain why my React component renders twice in development mode but only once in production?',
+    'Why does a React component render two times when running in development, yet a single time in a production build?',
+  ],
+  [
+    'What documents do I need to bring when I apply for a passport for the first time?',
+    'First passport application: which papers should I take with me?',
+  ],
+  [
+    'The tutorial shows how to set up a small web server, add a database, and deploy the whole thing to the cloud.',
+    'This guide walks through building a little web server, connecting it to a database and then deploying it to a cloud provider.',
+  ],
+];

@@ -564,6 +564,8 @@ function isContrast(a: ContentWord, b: ContentWord): boolean {
 
 /** Word similarity at or above which two words are synonyms (an anchor, like an exact match). */
 const SYNONYM_SIMILARITY = 0.45;
+/** At most this many left-over content words per side for a pair to count as a substitution. */
+const MAX_SUBSTITUTED = 2;
 const START = -1;
 const END = -2;
 
@@ -603,6 +605,12 @@ function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string
   const restA = ca.map((_, i) => i).filter((i) => anchorA[i] === undefined);
   const restB = cb.map((_, j) => j).filter((j) => anchorB[j] === undefined);
   if (restA.length === 0 || restB.length === 0) return undefined; // an addition, not a substitution
+  // Only near-minimal pairs: the same frame with a word or two swapped. A broader rewording is
+  // left to the similarity score, since the word vectors miss too many synonyms for it.
+  const sharedGeneric = a.wordList.filter((w) => w.length >= 3 && !STOP.has(w) && b.words.has(w) && baseForms(w).some((x) => GENERIC.has(x))).length;
+  const matched = anchorA.filter((x) => x !== undefined && x >= 0).length + sharedGeneric;
+  if (restA.length > MAX_SUBSTITUTED || restB.length > MAX_SUBSTITUTED) return undefined;
+  if (matched < 1) return undefined;
   for (const i of restA) for (const j of restB) if (isContrast(ca[i]!, cb[j]!)) return `substitution: ${ca[i]!.word} vs ${cb[j]!.word}`;
   if (!sim) return undefined;
   const slot = (anchors: (number | undefined)[], i: number): string => {
