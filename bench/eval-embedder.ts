@@ -123,9 +123,13 @@ async function main(): Promise<void> {
     const file = path.join(modelsDir, model, 'gateway.json');
     const prev = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
     delete prev.note;
+    // The served default (similarityThreshold) is chosen from the traffic replay of `make bench`,
+    // where near-misses compete with true duplicates; the pairwise calibration is recorded next to
+    // it and only seeds a file that has no default yet.
     const next = {
       ...prev,
-      similarityThreshold: threshold,
+      similarityThreshold: typeof prev.similarityThreshold === 'number' ? prev.similarityThreshold : threshold,
+      pairwiseThreshold: threshold,
       score: 'hybrid',
       hybridWeights: weights,
       embeddingThreshold: cosineThreshold,
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
       recallAtTarget: Number(cal.recall.toFixed(4)),
     };
     fs.writeFileSync(file, JSON.stringify(next, null, 2) + '\n');
-    console.log(`eval-embedder: calibrated similarityThreshold ${threshold} -> ${path.relative(root, file)}`);
+    console.log(`eval-embedder: pairwise-calibrated threshold ${threshold} -> pairwiseThreshold in ${path.relative(root, file)}`);
   }
 }
 
@@ -186,7 +190,7 @@ function renderMarkdown(
   lines.push(
     threshold !== undefined
       ? `Calibrated threshold on the hybrid score (lowest keeping precision >= 0.97 with the guard, all sets pooled): ${threshold} (pooled recall ${pct(recall)}%, precision ${pct(precision)}%). ` +
-          `Written to models/${model}/gateway.json with \`"score": "hybrid"\` and the weights.`
+          `Written to models/${model}/gateway.json as \`pairwiseThreshold\` (with \`"score": "hybrid"\` and the weights); the served default \`similarityThreshold\` comes from the traffic replay of \`make bench\`.`
       : 'Calibration: no threshold reaches precision 0.97.',
   );
   if (cosineCal.threshold !== undefined) {
