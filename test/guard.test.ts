@@ -40,6 +40,12 @@ describe('correctness guard', () => {
       rejects('Is Java faster than Python?', 'Is Python faster than Java?', 'direction-mismatch');
     });
 
+    it('the same two terms swapped around a relation word', () => {
+      rejects('How many miles are in 10 km?', 'How many km are in 10 miles?', 'order-mismatch');
+      rejects('Can I use applesauce instead of eggs in baking?', 'Can I use eggs instead of applesauce in baking?', 'order-mismatch');
+      rejects('How do I install Python on Windows?', 'How do I install Windows on Python?', 'order-mismatch');
+    });
+
     it('a swapped name or identifier', () => {
       rejects('What is the capital of Australia?', 'What is the capital of Austria?', 'entity-mismatch');
       rejects('What does useEffect do in React?', 'What does useState do in React?', 'identifier-mismatch');
@@ -62,6 +68,12 @@ describe('correctness guard', () => {
       accepts('In Python, how do I sort a list?', 'How do I sort a list in Python?');
       accepts('How do I convert Celsius to Fahrenheit?', 'What is the formula to get Fahrenheit from Celsius?');
       accepts('Python 3 or Python 2: which is better?', 'Which is better, Python 2 or Python 3?');
+    });
+
+    it('terms moved without changing how they relate', () => {
+      accepts('How do I convert a list to a string in Python?', 'In Python, how do I convert a list to a string?');
+      accepts('What is the best language for web development?', 'For web development, what is the best language?');
+      accepts('What is the difference between TCP and UDP?', 'What is the difference between UDP and TCP?');
     });
 
     it('numbers written as words or digits', () => {

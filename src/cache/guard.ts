@@ -199,6 +199,8 @@ interface Analysis {
   strong: Map<string, string>;
   /** Directed (source, target) pairs of normalized content words. */
   directions: [string, string][];
+  /** (left, right) content words joined by a relation word ("miles in km", "applesauce for eggs"). */
+  relations: [string, string][];
   positions: Map<string, number>;
 }
 
@@ -206,6 +208,23 @@ function contentNeighbour(tokens: Token[], from: number, step: -1 | 1, limit: nu
   for (let i = from + step, n = 0; i >= 0 && i < tokens.length && n < limit; i += step, n++) {
     const w = tokens[i]!.norm;
     if (!STOP.has(w) && !NEGATION_WORDS.has(w) && !DIRECTION_VERBS.has(w) && w !== 'dirarrow') return w;
+  }
+  return undefined;
+}
+
+/**
+ * Words that relate the terms on their two sides asymmetrically: "X in Y" is not "Y in X".
+ * to / into / from / than are the direction check's: "A to B" and "B from A" agree.
+ */
+const RELATION_WORDS = new Set(['in', 'for', 'per', 'of', 'on', 'by', 'with', 'instead']);
+
+/** The nearest content word (not a stop word or a number) within three tokens. */
+function relationNeighbour(tokens: Token[], from: number, step: -1 | 1): string | undefined {
+  for (let i = from + step, n = 0; i >= 0 && i < tokens.length && n < 3; i += step, n++) {
+    const t = tokens[i]!;
+    if (/^[.!?;:]$/.test(t.raw)) return undefined;
+    if (STOP.has(t.norm) || NEGATION_WORDS.has(t.norm) || isNumberToken(t) !== undefined) continue;
+    return t.norm;
   }
   return undefined;
 }
@@ -258,8 +277,15 @@ function analyse(text: string): Analysis {
       if (src && dst && src !== dst) directions.push([src, dst]);
     }
   });
+  const relations: [string, string][] = [];
+  tokens.forEach((t, i) => {
+    if (!RELATION_WORDS.has(t.norm)) return;
+    const left = relationNeighbour(tokens, i, -1);
+    const right = relationNeighbour(tokens, i, 1);
+    if (left && right && left !== right) relations.push([left, right]);
+  });
   const wordList = [...words];
-  return { tokens, words, wordList, numbers, negations, entities, strong, directions, positions };
+  return { tokens, words, wordList, numbers, negations, entities, strong, directions, relations, positions };
 }
 
 function fmt(values: Iterable<string>): string {
@@ -286,7 +312,7 @@ function compare(a: Analysis, b: Analysis, opts: GuardOptions): GuardVerdict {
   const missingInA = [...b.entities].filter(([norm]) => !fuzzyHas(a.words, a.wordList, norm)).map(([, raw]) => raw);
   if (missingInB.length && missingInA.length) return { ok: false, reason: `entity-mismatch: ${fmt(missingInB)} vs ${fmt(missingInA)}` };
 
-  const dir = checkDirection(a, b) ?? checkDirection(b, a);
+  const dir = checkDirection(a, b) ?? checkDirection(b, a) ?? checkRelationSwap(a, b);
   if (dir) return { ok: false, reason: dir };
 
   const sub = checkSubstitution(a, b, opts);
@@ -298,6 +324,23 @@ function findWord(x: Analysis, w: string): string | undefined {
   if (x.words.has(w)) return w;
   if (w.length < 5) return undefined;
   return x.wordList.find((y) => similarWord(y, w));
+}
+
+/**
+ * The same two terms around a relation word, swapped: "how many miles in 10 km" vs "how many km in
+ * 10 miles", "applesauce for eggs" vs "eggs for applesauce". Rejected only when the other side does
+ * not also relate them in the original order.
+ */
+function checkRelationSwap(a: Analysis, b: Analysis): string | undefined {
+  for (const [left, right] of a.relations) {
+    const l = findWord(b, left);
+    const r = findWord(b, right);
+    if (!l || !r) continue;
+    const swapped = b.relations.some(([x, y]) => x === r && y === l);
+    const kept = b.relations.some(([x, y]) => x === l && y === r);
+    if (swapped && !kept) return `order-mismatch: ${left}..${right} vs ${right}..${left}`;
+  }
+  return undefined;
 }
 
 function checkDirection(a: Analysis, b: Analysis): string | undefined {
