@@ -82,6 +82,8 @@ export interface Config {
   pricesFile?: string;
   requireApiKey: boolean;
   redaction: 'off' | 'mask' | 'block';
+  /** Where GATEWAY_CONFIG's `api_key_env` names are looked up (the environment given to loadConfig). */
+  secretsEnv: Readonly<Record<string, string | undefined>>;
 }
 
 export class ConfigError extends Error {}
@@ -116,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricesFile: e.PRICES_FILE,
     requireApiKey: e.REQUIRE_API_KEY,
     redaction: e.REDACTION,
+    secretsEnv: env,
   };
 }

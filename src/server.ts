@@ -45,7 +45,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const logger = overrides.logger ?? createLogger(config.log);
   const prices = loadPriceTable(config.pricesFile);
   // Validated before anything is opened: a bad file stops the start with its path and problems.
-  const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, process.env, config.upstream.timeoutMs) : undefined;
+  const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, config.secretsEnv, config.upstream.timeoutMs) : undefined;
   const embedder =
     overrides.embedder ??
     (await createTransformersEmbedder({ model: config.embedding.model, modelsDir: config.embedding.modelsDir, allowRemote: config.embedding.allowRemote }));

@@ -481,10 +481,9 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
 
     it('mask: a placeholder split across stream chunks is restored whole (Anthropic target via routing)', async () => {
       const anthropic = await new FakeAnthropic('k').start();
-      process.env.POLICY_TEST_ANTHROPIC_KEY = 'k';
       const file = path.join(tempDir('gw-policy-routing-'), 'gateway.yaml');
       fs.writeFileSync(file, toYaml({ models: { claude: [{ provider: 'anthropic', base_url: anthropic.url, model: 'claude-x', api_key_env: 'POLICY_TEST_ANTHROPIC_KEY' }] } }));
-      const gw = await startTestGateway({ GATEWAY_CONFIG: file });
+      const gw = await startTestGateway({ GATEWAY_CONFIG: file, POLICY_TEST_ANTHROPIC_KEY: 'k' });
       try {
         anthropic.behavior = { charsPerDelta: 4 };
         const res = await chat(gw, { model: 'claude', messages: [{ role: 'user', content: `Forward this to ${EMAIL} now` }], stream: true });
@@ -496,7 +495,6 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       } finally {
         await gw.close();
         await anthropic.stop();
-        delete process.env.POLICY_TEST_ANTHROPIC_KEY;
       }
     });
 

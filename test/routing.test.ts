@@ -39,13 +39,11 @@ describe('routing: aliases, providers, fallback, circuit breaker (real upstream 
   let anthropic: FakeAnthropic;
 
   before(async () => {
-    process.env[KEY_ENV] = 'anthropic-test-key';
     openai = await new FakeOpenAI().start();
     backup = await new FakeOpenAI().start();
     anthropic = await new FakeAnthropic('anthropic-test-key').start();
   });
   after(async () => {
-    delete process.env[KEY_ENV];
     await openai?.stop();
     await backup?.stop();
     await anthropic?.stop();
@@ -60,7 +58,8 @@ describe('routing: aliases, providers, fallback, circuit breaker (real upstream 
   const openaiTarget = (server: FakeOpenAI, model = 'gpt-4o-mini', extra: Record<string, unknown> = {}) => ({ provider: 'openai-compatible', base_url: server.url, model, ...extra });
 
   async function gatewayWith(doc: Record<string, unknown>, env: Record<string, string> = {}): Promise<Gateway> {
-    return startTestGateway({ GATEWAY_CONFIG: writeConfig({ retry: { attempts: 2, backoff_ms: 1, max_backoff_ms: 5 }, ...doc }), ...env });
+    // The provider key reaches the gateway as an environment variable named by api_key_env.
+    return startTestGateway({ GATEWAY_CONFIG: writeConfig({ retry: { attempts: 2, backoff_ms: 1, max_backoff_ms: 5 }, ...doc }), [KEY_ENV]: 'anthropic-test-key', ...env });
   }
 
   describe('aliases and translation', () => {
