@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Embedder } from './embedding/embedder.js';
 import { createTransformersEmbedder, readModelDefaults } from './embedding/transformers-embedder.js';
 import { createApp } from './http/app.js';
+import { mountPassthrough } from './http/passthrough.js';
 import { loadPriceTable } from './accounting/prices.js';
 import { accountRequest } from './accounting/request-cost.js';
 import { freeEncoders } from './accounting/tokens.js';
@@ -95,6 +96,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });
         mountKeyRoutes(a, { adminApiKey: config.adminApiKey, keys: new GatewayKeyStore(storeKv) });
+        mountPassthrough(a, { config, logger, upstreamAuth: async (authorization) => {
+            // Identify first: it enforces REQUIRE_API_KEY and rejects unknown gateway keys.
+            const caller = await policy.identify(authorization);
+            return config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization;
+          },
+        });
       },
     });
     const server = http.createServer(app);

@@ -289,7 +289,7 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
     });
 
     it('answers unknown routes with 404 in the same shape', async () => {
-      const res = await fetch(`${gw.url}/v1/nothing-here`);
+      const res = await fetch(`${gw.url}/nothing-here`);
       expect(res.status).to.equal(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).to.equal('not_found');
     });
@@ -301,6 +301,20 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
       expect(res.status).to.equal(200);
       const json = (await res.json()) as { data: Array<{ id: string }> };
       expect(json.data.map((m) => m.id)).to.include('gpt-4o-mini');
+    });
+
+    it('forwards other /v1 endpoints (embeddings) to the upstream as they are, uncached', async () => {
+      const body = { model: 'text-embedding-3-small', input: 'hello' };
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client' }, body: JSON.stringify(body) });
+        expect(res.status).to.equal(200);
+        expect(res.headers.get('x-fake-upstream')).to.equal('embeddings');
+        expect(((await res.json()) as { data: unknown[] }).data).to.have.length(1);
+      }
+      expect(upstream.calls.map((c) => c.body)).to.deep.equal([body, body]);
+      expect(upstream.calls[0]!.headers.authorization).to.equal('Bearer sk-client');
+      const missing = await fetch(`${gw.url}/v1/nothing-here`);
+      expect(missing.status).to.equal(404); // the upstream's own answer, passed through
     });
 
     it('reports health', async () => {

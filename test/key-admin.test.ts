@@ -44,6 +44,13 @@ describe('gateway keys over the admin HTTP API (a running gateway on the embedde
     // The upstream gets the configured provider key, never the gateway key.
     expect(upstream.calls.at(-1)!.headers.authorization).to.equal('Bearer sk-upstream-secret');
 
+    // Passthrough endpoints follow the same rules: key required, swapped for the provider key.
+    const emb = (authorization?: string) =>
+      fetch(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify({ model: 'e', input: 'x' }) });
+    expect((await emb()).status).to.equal(401);
+    expect((await emb(`Bearer ${key}`)).status).to.equal(200);
+    expect(upstream.calls.at(-1)!.headers.authorization).to.equal('Bearer sk-upstream-secret');
+
     const revoked = await fetch(`${gw.url}/v1/gateway/keys/app1`, { method: 'DELETE', headers: admin });
     expect(revoked.status).to.equal(200);
     expect((await chat(gw, { model: 'm', messages: [{ role: 'user', content: 'hello with key' }] }, { authorization: `Bearer ${key}` })).status).to.equal(401);

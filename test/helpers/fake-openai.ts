@@ -51,6 +51,13 @@ export class FakeOpenAI extends LoopbackServer {
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'fake' }] }));
       return;
     }
+    if (req.method === 'POST' && req.url === '/v1/embeddings') {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      this.calls.push({ body, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json', 'x-fake-upstream': 'embeddings' });
+      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: body.model }));
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error', code: null } }));

@@ -1,0 +1,49 @@
+import { Readable } from 'node:stream';
+import express, { type Request, type Response } from 'express';
+import type { Logger } from 'winston';
+import type { Config } from '../config.js';
+import { ApiError, sendError } from './errors.js';
+
+/** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
+export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<string | undefined>;
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'authorization', 'proxy-authorization', 'te', 'trailer']);
+// fetch has already decoded the body, so its original framing headers no longer apply.
+const DROP_FROM_UPSTREAM = new Set([...HOP_BY_HOP, 'content-encoding']);
+
+/**
+ * Every other /v1 endpoint (embeddings, moderations, audio, files, responses, ...) is forwarded to
+ * UPSTREAM_BASE_URL as it is, uncached, so an app that points its whole OpenAI client at the
+ * gateway keeps working. Gateway keys are checked and swapped for the upstream credential.
+ */
+export function mountPassthrough(app: express.Express, deps: { config: Config; logger: Logger; upstreamAuth: UpstreamAuth }): void {
+  const raw = express.raw({ limit: deps.config.maxBodyBytes, type: () => true });
+  app.all(/^\/v1\/.+/, raw, async (req: Request, res: Response) => {
+    const started = performance.now();
+    try {
+      const auth = await deps.upstreamAuth(req.header('authorization'));
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && typeof v === 'string') headers[k] = v;
+      if (auth) headers.authorization = auth;
+      const url = deps.config.upstream.baseUrl + req.originalUrl.slice('/v1'.length);
+      const hasBody = !['GET', 'HEAD'].includes(req.method) && Buffer.isBuffer(req.body) && req.body.length > 0;
+      const upstream = await fetch(url, {
+        method: req.method,
+        headers,
+        body: hasBody ? new Uint8Array(req.body as Buffer) : undefined,
+        signal: AbortSignal.timeout(deps.config.upstream.timeoutMs),
+      });
+      res.status(upstream.status);
+      upstream.headers.forEach((value, key) => {
+        if (!DROP_FROM_UPSTREAM.has(key)) res.setHeader(key, value);
+      });
+      if (upstream.body) Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream).pipe(res);
+      else res.end();
+      deps.logger.info('passthrough', { event: 'passthrough', method: req.method, path: req.path, status: upstream.status, totalMs: Number((performance.now() - started).toFixed(1)) });
+    } catch (err) {
+      if (err instanceof ApiError) return sendError(res, err);
+      const timedOut = (err as Error).name === 'TimeoutError';
+      sendError(res, new ApiError(timedOut ? 504 : 502, timedOut ? 'upstream did not answer in time' : 'cannot reach the upstream', 'upstream_error', null));
+    }
+  });
+}
