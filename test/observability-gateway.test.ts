@@ -95,6 +95,8 @@ describe('accounting and observability through the gateway', () => {
     expect(delta('gateway_saved_usd_total', 'model="test-model"')).to.be.greaterThan(0);
     expect(after.get('gateway_cache_entries')).to.equal(gw.cache.size);
     expect(sum(after, 'gateway_embed_duration_seconds_count')).to.be.greaterThan(0);
+    // The miss's upstream usage was compared with our tiktoken estimate.
+    expect(sum(after, 'gateway_prompt_token_estimate_error_tokens_count') - sum(before, 'gateway_prompt_token_estimate_error_tokens_count')).to.equal(1);
   });
 
   it('serves stats JSON whose totals match what was served, and keeps lifetime totals across a restart', async () => {

@@ -51,6 +51,8 @@ export interface GatewayMetrics {
   readonly costUsd: Counter<'model'>;
   readonly savedUsd: Counter<'model'>;
   readonly guardRejections: Counter<'reason'>;
+  /** Upstream prompt tokens minus our tiktoken estimate, per answered miss (tokens). */
+  readonly promptTokenEstimateError: Histogram<never>;
   readonly upstreamErrors: Counter<'provider' | 'status'>;
   readonly cacheEntries: Gauge<never>;
   readonly indexSize: Gauge<never>;
@@ -153,6 +155,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     tokensSaved,
     costUsd,
     savedUsd,
+    promptTokenEstimateError: new Histogram({
+      name: p + 'prompt_token_estimate_error_tokens',
+      help: "Upstream-reported prompt tokens minus the gateway's tiktoken estimate, per answered miss.",
+      buckets: [-100, -20, -5, -1, 0, 1, 5, 20, 100],
+      registers,
+    }),
     guardRejections: new Counter({
       name: p + 'guard_rejections_total',
       help: 'Semantic hits the guard refused, by reason kind.',

@@ -31,6 +31,7 @@ export function createRequestObserver(parts: { metrics: GatewayMetrics; stats: S
       costUsd: a ? a.costMicroUsd / 1e6 : undefined,
       savedUsd: a ? a.savedMicroUsd / 1e6 : undefined,
     });
+    if (spent?.source === 'upstream') metrics.promptTokenEstimateError.observe(spent.promptTokens - spent.promptTokensEstimate);
     if (r.embedMs > 0) metrics.embedDuration.observe(r.embedMs / 1000);
     if (r.searchMs > 0) metrics.indexSearchDuration.observe(r.searchMs / 1000);
     if (r.upstreamMs !== undefined && r.provider) metrics.upstreamDuration.observe({ provider: r.provider }, r.upstreamMs / 1000);
