@@ -438,4 +438,28 @@ describe('gateway on the Redis store (CACHE_STORE_URL=redis://, real server)', (
       await gw.close();
     }
   });
+
+  it('lets a second gateway process on the same Redis find, by meaning, what the first one just stored', async () => {
+    const a = await startTestGateway(env());
+    const b = await startTestGateway(env());
+    try {
+      await a.cache.purge();
+      upstream.reset();
+      await chat(a, ask('How do I make a good cup of pour-over coffee?'));
+      const paraphrase = ask('how do i make good pour over coffee');
+      // The notice travels over Redis pub/sub; give it a moment.
+      for (let i = 0; i < 50 && b.cache.size < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(b.cache.size).to.equal(1);
+      expect((await chat(b, paraphrase)).headers.get('x-cache-status')).to.equal('semantic-hit');
+      expect(upstream.calls).to.have.length(1);
+      // A purge on one process empties the others' indexes too.
+      await a.cache.purge();
+      for (let i = 0; i < 50 && b.cache.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(b.cache.size).to.equal(0);
+      expect(b.cache.indexSize).to.equal(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

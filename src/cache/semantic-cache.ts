@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Keyv } from 'keyv';
 import type { Logger } from 'winston';
@@ -108,6 +109,7 @@ export class SemanticCache {
   private saveTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  private readonly instanceId = randomUUID();
 
   private constructor(private readonly opts: SemanticCacheOptions) {
     this.entries = opts.kv.open<CacheEntry>('entries');
@@ -215,11 +217,8 @@ export class SemanticCache {
     // and indexed on start), never a pointer to nothing.
     await this.entries.set(String(entry.id), entry);
     await this.exact.set(keys.exactKey, entry.id);
-    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: now, expiresAt: entry.expiresAt, hits: 0, text: entry.text });
-    if (vector) {
-      this.index.add(entry.id, vector);
-      this.scheduleSave();
-    }
+    this.track(entry, vector);
+    this.tellPeers('add', entry.id);
     while (this.meta.size > this.opts.maxEntries) {
       const oldest = this.meta.keys().next().value as number;
       await this.removeById(oldest);
@@ -282,7 +281,7 @@ export class SemanticCache {
     let added = 0;
     const reembed: CacheEntry[] = [];
     for (const e of all) {
-      this.meta.set(e.id, { scope: e.scope, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt, hits: e.hits, text: e.text });
+      this.track(e);
       if (this.index.has(e.id) || e.text === undefined) continue;
       const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
       if (v && v.length === embedder.dimension) {
@@ -316,6 +315,9 @@ export class SemanticCache {
       indexRemoved: removed,
       reembedded: reembed.length,
     });
+    await this.opts.kv.broadcast?.subscribe('entries', (message) => {
+      this.onPeerNotice(message).catch((err) => logger.warn('cache peer notice failed', { error: (err as Error).message }));
+    });
     await this.sweep();
     this.sweepTimer = setInterval(() => {
       this.sweep().catch((err) => logger.error('cache sweep failed', { error: (err as Error).message }));
@@ -339,12 +341,48 @@ export class SemanticCache {
 
   private async removeById(id: number): Promise<void> {
     const entry = await this.entries.get(String(id));
-    this.meta.delete(id);
-    this.index.remove(id);
+    this.untrack(id);
     await this.entries.delete(String(id));
     await this.hitStats.delete(String(id));
     if (entry && (await this.exact.get(entry.exactKey)) === id) await this.exact.delete(entry.exactKey);
-    this.scheduleSave();
+    this.tellPeers('remove', id);
+  }
+
+  /** Adds a stored entry to the in-memory view and the index. */
+  private track(entry: CacheEntry, vector?: Float32Array): void {
+    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: entry.createdAt, expiresAt: entry.expiresAt, hits: entry.hits, text: entry.text });
+    if (vector) {
+      this.index.add(entry.id, vector);
+      this.scheduleSave();
+    }
+  }
+
+  private untrack(id: number): void {
+    this.meta.delete(id);
+    if (this.index.has(id)) {
+      this.index.remove(id);
+      this.scheduleSave();
+    }
+  }
+
+  /**
+   * Several gateway processes on one Redis store each keep their own HNSW index; they tell each
+   * other which entries came and went so a paraphrase finds an entry another process stored.
+   */
+  private tellPeers(op: 'add' | 'remove', id: number): void {
+    this.opts.kv.broadcast
+      ?.publish('entries', JSON.stringify({ op, id, from: this.instanceId }))
+      .catch((err) => this.opts.logger.warn('cache peer notice not sent', { error: (err as Error).message }));
+  }
+
+  private async onPeerNotice(message: string): Promise<void> {
+    const { op, id, from } = JSON.parse(message) as { op: 'add' | 'remove'; id: number; from: string };
+    if (from === this.instanceId) return;
+    if (op === 'remove') return this.untrack(id);
+    const entry = await this.entries.get(String(id));
+    if (!entry) return;
+    const v = entry.vector && entry.embedModel === this.opts.embedder.name ? decodeVector(entry.vector) : undefined;
+    this.track(entry, v && v.length === this.opts.embedder.dimension ? v : undefined);
   }
 
   /**

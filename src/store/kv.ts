@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
@@ -18,9 +19,19 @@ export interface KvStores {
   iterate<V>(namespace: string): AsyncGenerator<[string, V]>;
   /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
   readonly redis?: RedisClientType;
+  /**
+   * Messages to the other gateway processes sharing this store (Redis pub/sub, scoped to this
+   * store's database); undefined for stores only one process can open.
+   */
+  readonly broadcast?: Broadcast;
   /** Flush buffered writes to disk (file backend). */
   sync(): void;
   close(): Promise<void>;
+}
+
+export interface Broadcast {
+  publish(topic: string, message: string): Promise<void>;
+  subscribe(topic: string, onMessage: (message: string) => void): Promise<void>;
 }
 
 export async function openKvStores(storeUrl: string | undefined, dataDir: string): Promise<KvStores> {
@@ -69,6 +80,10 @@ async function openRedis(url: string): Promise<KvStores> {
   } catch (err) {
     throw new Error(`cannot connect to the Redis store given by CACHE_STORE_URL: ${(err as Error).message}`);
   }
+  // Pub/sub channels are server-wide, not per database: name them after an id stored in this DB.
+  await client.set('semcache:store-id', randomUUID(), { NX: true });
+  const storeId = await client.get('semcache:store-id');
+  let subscriber: RedisClientType | undefined;
   return {
     kind: 'redis',
     redis: client,
@@ -77,8 +92,22 @@ async function openRedis(url: string): Promise<KvStores> {
       const kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace });
       for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];
     },
+    broadcast: {
+      publish: async (topic, message) => {
+        await client.publish(`semcache:${storeId}:${topic}`, message);
+      },
+      subscribe: async (topic, onMessage) => {
+        if (!subscriber) {
+          subscriber = client.duplicate() as RedisClientType;
+          subscriber.on('error', () => {});
+          await subscriber.connect();
+        }
+        await subscriber.subscribe(`semcache:${storeId}:${topic}`, (message: string) => onMessage(message));
+      },
+    },
     sync: () => {},
     close: async () => {
+      if (subscriber?.isOpen) await subscriber.close();
       if (client.isOpen) await client.close();
     },
   };
