@@ -446,7 +446,7 @@ describe('gateway on the Redis store (CACHE_STORE_URL=redis://, real server)', (
       await a.cache.purge();
       upstream.reset();
       await chat(a, ask('How do I make a good cup of pour-over coffee?'));
-      const paraphrase = ask('how do i make good pour over coffee');
+      const paraphrase = ask('how do I make a good cup of pour over coffee');
       // The notice travels over Redis pub/sub; give it a moment.
       for (let i = 0; i < 50 && b.cache.size < 1; i++) await new Promise((r) => setTimeout(r, 20));
       expect(b.cache.size).to.equal(1);
