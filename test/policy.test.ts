@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -21,6 +20,7 @@ import { openKvStores } from '../src/store/kv.js';
 import { FakeAnthropic } from './helpers/fake-anthropic.js';
 import { FakeOpenAI } from './helpers/fake-openai.js';
 import { chat, defaultEmbedder, parseSseBody, startTestGateway, tempDir, testConfig } from './helpers/gateway.js';
+import { redisAnswers } from './helpers/redis.js';
 
 const MODEL = 'gpt-4o-mini';
 const REDIS_URL = 'redis://127.0.0.1:6379/12'; // this file's own database, emptied before and after
@@ -36,21 +36,6 @@ async function createKey(env: { DATA_DIR?: string; CACHE_STORE_URL?: string }, i
   }
 }
 
-function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port: 6379 });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => {
-      sock.write('PING\r\n');
-      sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
-    });
-  });
-}
 
 async function flushRedisDb(): Promise<void> {
   const client = createClient({ url: REDIS_URL }) as RedisClientType;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Keyv } from 'keyv';
 import { createClient, createKeyv } from '@keyv/redis';
 import { UsageTotalsStore, type TotalsRecord } from '../src/accounting/totals.js';
+import { redisAnswers } from './helpers/redis.js';
 
 /** A Map store that can be told to fail, as a Redis connection can. */
 class FlakyMap<K, V> extends Map<K, V> {
@@ -36,21 +36,6 @@ const hit = (tenant: string, model: string, savedMicroUsd: number, savedTokens =
   savedMicroUsd,
 });
 
-function redisAnswers(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port: 6379 });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => {
-      sock.write('PING\r\n');
-      sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
-    });
-  });
-}
 
 describe('accounting/totals', () => {
   const stores: UsageTotalsStore[] = [];
