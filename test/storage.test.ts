@@ -65,8 +65,8 @@ describe('VectorIndex (hnswlib-node)', () => {
 describe('FileLogMap (the embedded store)', () => {
   it('replays sets, deletes and clears, and compacts without losing data', () => {
     const file = path.join(tempDir('log-'), 'store.log');
-    const m = new FileLogMap(file, 0);
-    for (let i = 0; i < 1500; i++) m.set('k', String(i)); // forces compaction
+    const m = new FileLogMap(file, 0, 1024);
+    for (let i = 0; i < 1500; i++) m.set('k', String(i)); // forces compaction (1 KiB slack)
     m.set('a', '1');
     m.delete('a');
     m.set('b', '2');

@@ -13,7 +13,9 @@ import path from 'node:path';
  */
 export class FileLogMap extends Map<string, string> {
   private fd: number | undefined;
-  private lines = 0;
+  /** Bytes in the log file, and the bytes its live keys would take if rewritten. */
+  private fileBytes = 0;
+  private liveBytes = 0;
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly lockFile: string;
@@ -22,6 +24,8 @@ export class FileLogMap extends Map<string, string> {
   constructor(
     private readonly file: string,
     private readonly syncIntervalMs = 1000,
+    /** Growth allowed beyond twice the live data before a rewrite. */
+    private readonly compactionSlackBytes = COMPACTION_SLACK_BYTES,
   ) {
     super();
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -30,7 +34,7 @@ export class FileLogMap extends Map<string, string> {
     this.replay();
     this.loading = false;
     this.fd = fs.openSync(file, 'a');
-    if (this.lines > 2 * this.size + 1000) this.compact();
+    if (this.needsCompaction()) this.compact();
     if (syncIntervalMs > 0) {
       this.syncTimer = setInterval(() => this.sync(), syncIntervalMs);
       this.syncTimer.unref();
@@ -38,18 +42,24 @@ export class FileLogMap extends Map<string, string> {
   }
 
   override set(key: string, value: string): this {
+    const old = super.get(key);
+    if (old !== undefined) this.liveBytes -= recordBytes(key, old);
+    this.liveBytes += recordBytes(key, value);
     super.set(key, value);
     if (!this.loading) this.append({ k: key, v: value });
     return this;
   }
 
   override delete(key: string): boolean {
+    const old = super.get(key);
+    if (old !== undefined) this.liveBytes -= recordBytes(key, old);
     const had = super.delete(key);
     if (had && !this.loading) this.append({ k: key, d: 1 });
     return had;
   }
 
   override clear(): void {
+    this.liveBytes = 0;
     super.clear();
     if (!this.loading) this.append({ c: 1 });
   }
@@ -78,10 +88,11 @@ export class FileLogMap extends Map<string, string> {
 
   private append(record: Record<string, unknown>): void {
     if (this.fd === undefined) throw new Error(`store ${this.file} is closed`);
-    fs.writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    const line = `${JSON.stringify(record)}\n`;
+    fs.writeSync(this.fd, line);
     this.dirty = true;
-    this.lines++;
-    if (this.lines > 2 * this.size + 1000) this.compact();
+    this.fileBytes += Buffer.byteLength(line);
+    if (this.needsCompaction()) this.compact();
   }
 
   private replay(): void {
@@ -96,10 +107,9 @@ export class FileLogMap extends Map<string, string> {
       offset = nl + 1;
       try {
         const r = JSON.parse(line) as { k?: string; v?: string; d?: 1; c?: 1 };
-        if (r.c) super.clear();
-        else if (typeof r.k === 'string' && r.d) super.delete(r.k);
-        else if (typeof r.k === 'string' && typeof r.v === 'string') super.set(r.k, r.v);
-        this.lines++;
+        if (r.c) this.clear();
+        else if (typeof r.k === 'string' && r.d) this.delete(r.k);
+        else if (typeof r.k === 'string' && typeof r.v === 'string') this.set(r.k, r.v);
       } catch {
         // A line that does not parse can only be a torn write; everything after it is suspect.
         break;
@@ -107,6 +117,7 @@ export class FileLogMap extends Map<string, string> {
       goodBytes = Buffer.byteLength(text.slice(0, offset));
     }
     if (goodBytes < fs.statSync(this.file).size) fs.truncateSync(this.file, goodBytes);
+    this.fileBytes = goodBytes;
   }
 
   private compact(): void {
@@ -130,8 +141,12 @@ export class FileLogMap extends Map<string, string> {
     fsyncDir(path.dirname(this.file));
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = fs.openSync(this.file, 'a');
-    this.lines = this.size;
+    this.fileBytes = fs.statSync(this.file).size;
     this.dirty = false;
+  }
+
+  private needsCompaction(): boolean {
+    return this.fileBytes > 2 * this.liveBytes + this.compactionSlackBytes;
   }
 
   private acquireLock(): void {
@@ -149,6 +164,14 @@ export class FileLogMap extends Map<string, string> {
       }
     }
   }
+}
+
+/** Growth the log may have beyond twice its live data before it is rewritten. */
+const COMPACTION_SLACK_BYTES = 16 * 1024 * 1024;
+
+/** Bytes of the line that stores `key` = `value` (what a compaction writes for it). */
+function recordBytes(key: string, value: string): number {
+  return Buffer.byteLength(JSON.stringify({ k: key, v: value })) + 1;
 }
 
 function isAlive(pid: number): boolean {
