@@ -317,6 +317,43 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
       expect(missing.status).to.equal(404); // the upstream's own answer, passed through
     });
 
+    it('survives an upstream body that stalls or is cut on a forwarded endpoint, and cuts the client off too', async () => {
+      const impatient = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, UPSTREAM_TIMEOUT_MS: '200' });
+      try {
+        for (const route of ['slowpass', 'breakpass']) {
+          const outcome = await fetch(`${impatient.url}/v1/${route}`)
+            .then((r) => r.text())
+            .then(
+              (text) => `complete: ${text}`,
+              () => 'cut',
+            );
+          expect(outcome, route).to.equal('cut');
+          expect((await fetch(`${impatient.url}/health`)).status).to.equal(200);
+        }
+      } finally {
+        await impatient.close();
+      }
+    });
+
+    it('forwards no client credential headers other than the resolved Authorization', async () => {
+      await fetch(`${gw.url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client', 'x-api-key': 'secret-1', 'api-key': 'secret-2', cookie: 'a=b' },
+        body: JSON.stringify({ model: 'e', input: 'x' }),
+      });
+      const h = upstream.calls.at(-1)!.headers;
+      expect(h.authorization).to.equal('Bearer sk-client');
+      expect(h).to.not.have.any.keys('x-api-key', 'api-key', 'cookie');
+    });
+
+    it('refuses a gateway key sent in any shape other than Bearer, instead of passing it upstream', async () => {
+      for (const authorization of ['sk-gw-abc', 'Token sk-gw-abc', 'Bearer sk-gw-abc extra']) {
+        const res = await chat(gw, ask('hello'), { authorization });
+        expect(res.status, authorization).to.equal(401);
+      }
+      expect(upstream.calls).to.have.length(0);
+    });
+
     it('reports health', async () => {
       const res = await fetch(`${gw.url}/health`);
       expect(res.status).to.equal(200);

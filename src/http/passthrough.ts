@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
@@ -7,7 +9,9 @@ import { ApiError, sendError } from './errors.js';
 /** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
 export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<string | undefined>;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'authorization', 'proxy-authorization', 'te', 'trailer']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer']);
+/** Client credentials other than the Authorization the gateway resolves: never forwarded. */
+const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'api-key', 'x-api-key', 'cookie']);
 // fetch has already decoded the body, so its original framing headers no longer apply.
 const DROP_FROM_UPSTREAM = new Set([...HOP_BY_HOP, 'content-encoding']);
 
@@ -20,10 +24,22 @@ export function mountPassthrough(app: express.Express, deps: { config: Config; l
   const raw = express.raw({ limit: deps.config.maxBodyBytes, type: () => true });
   app.all(/^\/v1\/.+/, raw, async (req: Request, res: Response) => {
     const started = performance.now();
+    const controller = new AbortController();
+    // The timeout covers waiting for the headers and each gap in the body, not a long download.
+    let timer = setTimeout(() => controller.abort(), deps.config.upstream.timeoutMs);
+    const stall = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), deps.config.upstream.timeoutMs);
+    };
+    res.on('close', () => {
+      clearTimeout(timer);
+      controller.abort(); // the client left: stop reading from the upstream too
+    });
+    let status = 0;
     try {
       const auth = await deps.upstreamAuth(req.header('authorization'));
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && typeof v === 'string') headers[k] = v;
+      for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && !CREDENTIALS.has(k) && typeof v === 'string') headers[k] = v;
       if (auth) headers.authorization = auth;
       const url = deps.config.upstream.baseUrl + req.originalUrl.slice('/v1'.length);
       const hasBody = !['GET', 'HEAD'].includes(req.method) && Buffer.isBuffer(req.body) && req.body.length > 0;
@@ -31,19 +47,32 @@ export function mountPassthrough(app: express.Express, deps: { config: Config; l
         method: req.method,
         headers,
         body: hasBody ? new Uint8Array(req.body as Buffer) : undefined,
-        signal: AbortSignal.timeout(deps.config.upstream.timeoutMs),
+        signal: controller.signal,
       });
+      status = upstream.status;
       res.status(upstream.status);
       upstream.headers.forEach((value, key) => {
         if (!DROP_FROM_UPSTREAM.has(key)) res.setHeader(key, value);
       });
-      if (upstream.body) Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream).pipe(res);
-      else res.end();
-      deps.logger.info('passthrough', { event: 'passthrough', method: req.method, path: req.path, status: upstream.status, totalMs: Number((performance.now() - started).toFixed(1)) });
+      if (upstream.body) {
+        const body = Readable.fromWeb(upstream.body as WebReadableStream);
+        body.on('data', stall);
+        // pipeline() destroys both sides on an error, where pipe() would leave it unhandled.
+        await pipeline(body, res);
+      } else res.end();
     } catch (err) {
-      if (err instanceof ApiError) return sendError(res, err);
-      const timedOut = (err as Error).name === 'TimeoutError';
-      sendError(res, new ApiError(timedOut ? 504 : 502, timedOut ? 'upstream did not answer in time' : 'cannot reach the upstream', 'upstream_error', null));
+      if (res.headersSent) {
+        res.destroy(); // the body was cut: the client must not take it as complete
+      } else if (err instanceof ApiError) {
+        sendError(res, err);
+      } else {
+        const timedOut = controller.signal.aborted;
+        sendError(res, new ApiError(timedOut ? 504 : 502, timedOut ? 'upstream did not answer in time' : 'cannot reach the upstream', 'upstream_error', null));
+      }
+      status = res.statusCode;
+    } finally {
+      clearTimeout(timer);
+      deps.logger.info('passthrough', { event: 'passthrough', method: req.method, path: req.path, status, totalMs: Number((performance.now() - started).toFixed(1)) });
     }
   });
 }

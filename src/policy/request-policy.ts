@@ -7,7 +7,7 @@ import { tenantOf } from '../http/chat-route.js';
 import { ApiError } from '../http/errors.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
 import type { UpstreamOutcome } from '../providers/upstream-client.js';
-import { looksLikeGatewayKey, type GatewayKeyRecord, type GatewayKeyStore } from './api-keys.js';
+import { GATEWAY_KEY_PREFIX, looksLikeGatewayKey, type GatewayKeyRecord, type GatewayKeyStore } from './api-keys.js';
 import type { LimitStore, WindowUsage } from './limit-store.js';
 import { rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers.js';
 import { PII_KIND_LABELS, redactRequest, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
@@ -72,6 +72,11 @@ export class RequestPolicy {
         'invalid_request_error',
         token ? 'invalid_api_key' : 'missing_api_key',
       );
+    }
+    // A gateway key in any other shape ("Token sk-gw-...", no scheme, extra words) is refused
+    // rather than passed upstream as if it were the client's own provider credential.
+    if (authorization?.includes(GATEWAY_KEY_PREFIX)) {
+      throw new ApiError(401, 'Malformed Authorization header: send a gateway key as Authorization: Bearer sk-gw-...', 'invalid_request_error', 'invalid_api_key');
     }
     return { tenant: tenantOf(authorization), upstreamAuthorization: authorization };
   }
@@ -143,13 +148,15 @@ export class Admission {
     const key = this.caller.key;
     if (!hasLimits(key)) return;
     const result = await this.deps.limits.admit(key.id, this.leaseId, key.limits, this.now());
-    this.setHeaders(result);
+    // Only the windows: the rest of the result (ok, rejected, retryAfterMs) is not a header.
+    const windows = { requests: result.requests, tokens: result.tokens };
+    this.setHeaders(windows);
     if (!result.ok) {
       const message =
         result.rejected === 'requests'
           ? `Rate limit reached for key ${key.name} on requests per minute: limit ${key.limits.rpm}. Please try again later.`
           : `Rate limit reached for key ${key.name} on concurrent requests: limit ${key.limits.concurrency}. Please try again when a request has finished.`;
-      throw new ApiError(429, message, 'requests', 'rate_limit_exceeded', null, { ...rateLimitHeaders(result), ...retryAfterHeaders(result.retryAfterMs) });
+      throw new ApiError(429, message, 'requests', 'rate_limit_exceeded', null, { ...rateLimitHeaders(windows), ...retryAfterHeaders(result.retryAfterMs) });
     }
     this.admitted = true;
   }

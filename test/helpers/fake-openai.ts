@@ -51,6 +51,20 @@ export class FakeOpenAI extends LoopbackServer {
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'fake' }] }));
       return;
     }
+    if (req.url === '/v1/slowpass' || req.url === '/v1/breakpass') {
+      // A body that stalls (slowpass) or is cut (breakpass) after its first bytes.
+      this.calls.push({ body: {}, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial ');
+      if (req.url === '/v1/breakpass') {
+        await sleep(50);
+        res.destroy();
+        return;
+      }
+      await sleep(this.behavior.latencyMs ?? 600);
+      res.end('rest');
+      return;
+    }
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       this.calls.push({ body, headers: req.headers });
