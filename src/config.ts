@@ -24,13 +24,17 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** An empty variable means "use the default", as for an unset one (compose files set empty values). */
+const withDefault = <T extends z.ZodType<unknown, string>>(schema: T, dflt: string) =>
+  optionalString.transform((v) => v ?? dflt).pipe(schema);
+
 const EnvSchema = z.object({
   PORT: int(8080, 0, 65535),
-  HOST: z.string().default('127.0.0.1'),
-  UPSTREAM_BASE_URL: z.string().url().default('https://api.openai.com/v1'),
+  HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
+  UPSTREAM_BASE_URL: withDefault(z.string().url(), 'https://api.openai.com/v1'),
   UPSTREAM_API_KEY: optionalString,
   UPSTREAM_TIMEOUT_MS: int(120_000, 1),
-  DATA_DIR: z.string().default('data'),
+  DATA_DIR: optionalString.transform((v) => v ?? 'data'),
   CACHE_STORE_URL: optionalString,
   CACHE_SIMILARITY_THRESHOLD: z
     .string()
@@ -40,21 +44,21 @@ const EnvSchema = z.object({
   CACHE_TTL_SECONDS: int(7 * 24 * 3600, 0),
   CACHE_MAX_ENTRIES: int(100_000, 1),
   CACHE_SHARE_ACROSS_TENANTS: bool(false),
-  CACHE_GUARD: z.enum(['on', 'off']).default('on'),
-  EMBED_MODEL: z.string().default('static-wordnet-en'),
-  MODELS_DIR: z.string().default('models'),
+  CACHE_GUARD: withDefault(z.enum(['on', 'off']), 'on'),
+  EMBED_MODEL: optionalString.transform((v) => v ?? 'static-wordnet-en'),
+  MODELS_DIR: optionalString.transform((v) => v ?? 'models'),
   ALLOW_REMOTE_MODELS: bool(false),
   HNSW_M: int(16, 2, 128),
   HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
   HNSW_EF_SEARCH: int(64, 1, 2000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']).default('info'),
+  LOG_LEVEL: withDefault(z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']), 'info'),
   LOG_PROMPTS: bool(false),
   ADMIN_API_KEY: optionalString,
   GATEWAY_CONFIG: optionalString,
   PRICES_FILE: optionalString,
   REQUIRE_API_KEY: bool(false),
-  REDACTION: z.enum(['off', 'mask', 'block']).default('mask'),
+  REDACTION: withDefault(z.enum(['off', 'mask', 'block']), 'mask'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

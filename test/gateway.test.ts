@@ -365,6 +365,10 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
       await chat(gw, ask('Which desert is the largest?'));
       const denied = await fetch(`${gw.url}/v1/cache`, { method: 'DELETE', headers: { authorization: 'Bearer wrong' } });
       expect(denied.status).to.equal(401);
+      for (const bad of ['namespace=a&namespace=b', 'namespace[]=a', 'namespaces=purge-me', 'namespace=']) {
+        const refused = await fetch(`${gw.url}/v1/cache?${bad}`, { method: 'DELETE', headers: { authorization: 'Bearer admin-secret' } });
+        expect(refused.status, bad).to.equal(400);
+      }
       const byNs = await fetch(`${gw.url}/v1/cache?namespace=purge-me`, { method: 'DELETE', headers: { authorization: 'Bearer admin-secret' } });
       expect(((await byNs.json()) as { deleted: number }).deleted).to.equal(1);
       expect((await chat(gw, ask('Which ocean is the largest?'), { 'x-cache-namespace': 'purge-me' })).headers.get('x-cache-status')).to.equal('miss');

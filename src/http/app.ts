@@ -39,12 +39,19 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.delete('/v1/cache', requireAdmin(deps.config.adminApiKey, { required: true }), async (req, res, next) => {
     try {
-      const ns = typeof req.query.namespace === 'string' && req.query.namespace !== '' ? req.query.namespace : undefined;
+      // Anything but no filter or one namespace is refused: a malformed filter must not purge everything.
+      const unknown = Object.keys(req.query).filter((k) => k !== 'namespace');
+      const raw = req.query.namespace;
+      if (unknown.length || (raw !== undefined && (typeof raw !== 'string' || raw === ''))) {
+        throw new ApiError(400, 'DELETE /v1/cache takes no parameter, or one ?namespace=<name>', 'invalid_request_error', 'invalid_value');
+      }
+      const ns = raw as string | undefined;
       const deleted = await deps.cache.purge(ns);
       deps.logger.info('cache purged', { event: 'cache_purge', namespace: ns ?? '*', deleted });
       res.json({ deleted, namespace: ns ?? null });
     } catch (err) {
-      next(err);
+      if (err instanceof ApiError) sendError(res, err);
+      else next(err);
     }
   });
 
