@@ -252,6 +252,60 @@ describe('routing: aliases, providers, fallback, circuit breaker (real upstream 
       }
     });
 
+    it('falls back without a retry on 401/403/404/408 from a target, but not on 400/422; 401/403/404 do not trip the breaker', async () => {
+      const gw = await gatewayWith({
+        circuit_breaker: { failures: 1, cooldown_ms: 60_000 },
+        models: { chat: [openaiTarget(openai), openaiTarget(backup)] },
+      });
+      try {
+        let n = 0;
+        for (const status of [401, 403, 404, 401]) {
+          openai.reset();
+          backup.reset();
+          openai.behavior = { failStatus: status };
+          const res = await chat(gw, ask('chat', `Wrong key or model ${n++}`), NO_STORE);
+          expect(res.status, `after a ${status}`).to.equal(200);
+          expect(openai.calls, `after a ${status}`).to.have.length(1); // tried again each time: its circuit stays closed
+          expect(backup.calls).to.have.length(1);
+        }
+        for (const status of [400, 422]) {
+          openai.reset();
+          backup.reset();
+          openai.behavior = { failStatus: status };
+          const res = await chat(gw, ask('chat', `A bad request ${status}`), NO_STORE);
+          expect(res.status).to.equal(status);
+          expect(openai.calls).to.have.length(1);
+          expect(backup.calls).to.have.length(0);
+        }
+        openai.reset();
+        backup.reset();
+        openai.behavior = { failStatus: 408 };
+        expect((await chat(gw, ask('chat', 'Upstream timed out the request'), NO_STORE)).status).to.equal(200);
+        expect(openai.calls).to.have.length(1);
+        expect(backup.calls).to.have.length(1);
+        // A 408 is a timeout, so it does count: with failures: 1 the primary is now skipped.
+        expect((await chat(gw, ask('chat', 'While the primary cools down'), NO_STORE)).status).to.equal(200);
+        expect(openai.calls).to.have.length(1);
+        expect(backup.calls).to.have.length(2);
+      } finally {
+        await gw.close();
+      }
+    });
+
+    it('returns the last target\'s 401 when every target refuses the key', async () => {
+      const gw = await gatewayWith({ models: { chat: [openaiTarget(openai), openaiTarget(backup)] } });
+      try {
+        openai.behavior = { failStatus: 401 };
+        backup.behavior = { failStatus: 401 };
+        const res = await chat(gw, ask('chat', 'No valid key anywhere'), NO_STORE);
+        expect(res.status).to.equal(401);
+        expect(openai.calls).to.have.length(1);
+        expect(backup.calls).to.have.length(1);
+      } finally {
+        await gw.close();
+      }
+    });
+
     it('returns the last failure when every target fails', async () => {
       const gw = await gatewayWith({ models: { chat: [openaiTarget(openai), openaiTarget(backup)] } });
       try {

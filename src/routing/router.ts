@@ -30,6 +30,9 @@ export function backoffDelay(retry: RetryPolicy, failedAttempts: number, random:
   return Math.round(step / 2 + (random() * step) / 2);
 }
 
+/** Non-retryable failures that belong to one target (its key, its model list, its clock), so another target may still answer. */
+const TARGET_SPECIFIC_STATUSES = new Set([401, 403, 404, 408]);
+
 /** Seconds from an upstream's Retry-After, when it is a plain number. */
 function retryAfterMs(outcome: UpstreamOutcome): number | undefined {
   if (outcome.ok) return undefined;
@@ -40,7 +43,8 @@ function retryAfterMs(outcome: UpstreamOutcome): number | undefined {
 /**
  * Forwards a miss to the targets of the requested alias: in priority order (weighted within a
  * priority), each retried with backoff on retryable failures (connect errors, timeouts, 429, 5xx),
- * skipping targets whose circuit is open. Nothing is retried once a chunk reached the client.
+ * skipping targets whose circuit is open. A 401/403/404/408 moves on to the next target without a
+ * retry; any other 4xx goes back to the client. Nothing is retried once a chunk reached the client.
  */
 export function createRouter(routing: RoutingConfig, opts: RouterOptions): ForwardChat {
   const now = opts.now ?? Date.now;
@@ -85,7 +89,15 @@ export function createRouter(routing: RoutingConfig, opts: RouterOptions): Forwa
           return outcome;
         }
         last = outcome;
-        if (!outcome.retryable) return outcome;
+        if (!outcome.retryable) {
+          // A bad request (400, 422, ...) would be refused by every target: the client gets it as is.
+          if (!TARGET_SPECIFIC_STATUSES.has(outcome.status)) return outcome;
+          // 401/403/404 are this target's configuration (its key, its model list), not an outage:
+          // no retry, no strike against its circuit, on to the next target. A 408 is a timeout.
+          if (outcome.status === 408) breaker.recordFailure(id);
+          opts.logger.warn('upstream target refused the request', { event: 'upstream_failure', alias: request.model, target: id, attempt, status: outcome.status, error: outcome.message });
+          break;
+        }
         breaker.recordFailure(id);
         opts.logger.warn('upstream attempt failed', { event: 'upstream_failure', alias: request.model, target: id, attempt, status: outcome.status, error: outcome.message });
         if (outcome.streamStarted) return outcome;
