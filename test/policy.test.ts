@@ -106,6 +106,22 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       }
     });
 
+    it('the CLI refuses a zero (or negative) rpm, tpm, concurrency or daily-usd, like the admin API, instead of creating an unlimited key', async () => {
+      const dataDir = tempDir('gw-cli-zero-');
+      for (const [flag, value] of [['rpm', '0'], ['tpm', '0'], ['concurrency', '0'], ['daily-usd', '0'], ['daily-usd', '0.0'], ['rpm', '-5'], ['rpm', '']]) {
+        const errors: string[] = [];
+        const code = await runKeysCli(['create', '--name', 'z', `--${flag}=${value}`], { DATA_DIR: dataDir }, () => {}, (l) => errors.push(l));
+        expect(code, `--${flag} ${value}`).to.equal(2);
+        expect(errors[0]).to.contain(`--${flag} must be`).and.contain('greater than 0');
+        expect(errors.join('\n')).to.contain('usage: npm run keys');
+      }
+      const lines: string[] = [];
+      expect(await runKeysCli(['list'], { DATA_DIR: dataDir }, (l) => lines.push(l), () => {})).to.equal(0);
+      expect(lines).to.deep.equal(['no keys']);
+      // Positive values, fractional dollars included, are still accepted.
+      expect(await runKeysCli(['create', '--name', 'ok', '--rpm', '1', '--daily-usd', '0.5'], { DATA_DIR: dataDir }, () => {}, () => {})).to.equal(0);
+    });
+
     it('never forwards a gateway key upstream, even when no UPSTREAM_API_KEY is set; a client credential still passes through', async () => {
       const { gw, keys } = await gatewayWithKeys([{ name: 'nokey' }]);
       try {

@@ -23,7 +23,10 @@ export class UsageError extends Error {}
 function positiveNumber(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${flag} must be ${integer ? 'a whole number' : 'a number'} >= 0`);
+  // Positive, as the admin API requires: a 0 would be stored as "no limit", i.e. an unlimited key.
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${flag} must be ${integer ? 'a whole number' : 'a number'} greater than 0 (got ${JSON.stringify(value)}); leave it out for no limit`);
+  }
   return n;
 }
 
