@@ -208,6 +208,34 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       }
     });
 
+    it('x-ratelimit-* headers are only OpenAI\'s names with valid values, on a 200 and on a 429', async () => {
+      const { gw, keys } = await gatewayWithKeys([{ name: 'hdrs', limits: { rpm: 1, tpm: 100_000, concurrency: 5 } }]);
+      const expectOpenAiRateLimitHeaders = (res: { headers: Headers }) => {
+        const names: string[] = [];
+        res.headers.forEach((value, name) => {
+          if (!name.startsWith('x-ratelimit-')) return;
+          names.push(name);
+          const m = /^x-ratelimit-(limit|remaining|reset)-(requests|tokens)$/.exec(name);
+          expect(m, `header ${name}`).to.not.equal(null);
+          if (m![1] === 'reset') expect(value, name).to.match(/^(\d+ms|\d+(\.\d+)?s|\d+m\d+(\.\d+)?s)$/);
+          else expect(value, name).to.match(/^\d+$/);
+        });
+        expect(names).to.include.members(['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests']);
+      };
+      try {
+        const ok = await chat(gw, ask('Which headers come back?'), bearer(keys[0]!));
+        expect(ok.status).to.equal(200);
+        expectOpenAiRateLimitHeaders(ok);
+        expect(ok.headers.get('x-ratelimit-limit-tokens')).to.equal('100000');
+        const over = await chat(gw, ask('And on a refusal?'), bearer(keys[0]!));
+        expect429(over, 'requests');
+        expectOpenAiRateLimitHeaders(over);
+        expect(over.headers.get('x-ratelimit-remaining-requests')).to.equal('0');
+      } finally {
+        await gw.close();
+      }
+    });
+
     it('tokens/minute: reserves the tiktoken estimate, corrects it with the upstream usage, 429 with x-ratelimit-*-tokens; hits cost no tokens', async () => {
       const messages = (text: string) => [{ role: 'user' as const, content: text }];
       const a = 'Please describe the water cycle in two sentences';
