@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   UPSTREAM_BASE_URL: withDefault(z.string().url(), 'https://api.openai.com/v1'),
   UPSTREAM_API_KEY: optionalString,
   UPSTREAM_TIMEOUT_MS: int(120_000, 1),
+  SHUTDOWN_GRACE_MS: int(30_000, 0),
   DATA_DIR: optionalString.transform((v) => v ?? 'data'),
   CACHE_STORE_URL: optionalString,
   CACHE_SIMILARITY_THRESHOLD: z
@@ -80,6 +81,8 @@ export interface Config {
   };
   embedding: { model: string; modelsDir: string; allowRemote: boolean };
   maxBodyBytes: number;
+  /** On SIGTERM, how long requests in flight may take to finish before connections are cut. */
+  shutdownGraceMs: number;
   log: { level: Env['LOG_LEVEL']; prompts: boolean };
   adminApiKey?: string;
   gatewayConfigFile?: string;
@@ -116,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     embedding: { model: e.EMBED_MODEL, modelsDir: path.resolve(e.MODELS_DIR), allowRemote: e.ALLOW_REMOTE_MODELS },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     log: { level: e.LOG_LEVEL, prompts: e.LOG_PROMPTS },
     adminApiKey: e.ADMIN_API_KEY,
     gatewayConfigFile: e.GATEWAY_CONFIG,

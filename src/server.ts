@@ -123,9 +123,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       close: async () => {
         if (closed) return;
         closed = true;
+        // Stop accepting, let requests in flight finish (LLM calls can take a while), then force.
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
+          const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+          // Keep-alive connections whose request finishes go idle: close them as they do.
+          const reap = setInterval(() => server.closeIdleConnections(), 50);
+          server.close(() => {
+            clearTimeout(force);
+            clearInterval(reap);
+            resolve();
+          });
+          server.closeIdleConnections();
         });
         await cache.close();
         await totals.close();

@@ -399,6 +399,28 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
   });
 });
 
+describe('gateway shutdown', () => {
+  it('lets a request in flight finish, and stores its answer, before closing', async () => {
+    const upstream = await new FakeOpenAI().start();
+    const config = testConfig({ UPSTREAM_BASE_URL: upstream.url });
+    let gw = await startTestGateway({}, config);
+    try {
+      upstream.behavior = { latencyMs: 400 };
+      const inFlight = chat(gw, ask('A question still being answered at shutdown'));
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.close();
+      const res = await inFlight;
+      expect(res.status).to.equal(200);
+      upstream.behavior = {};
+      gw = await startTestGateway({}, config);
+      expect((await chat(gw, ask('A question still being answered at shutdown'))).headers.get('x-cache-status')).to.equal('hit');
+    } finally {
+      await gw.close();
+      await upstream.stop();
+    }
+  });
+});
+
 describe('gateway persistence', () => {
   let upstream: FakeOpenAI;
   before(async () => {
