@@ -46,6 +46,7 @@ const EnvSchema = z.object({
   CACHE_MAX_ENTRIES: int(100_000, 1),
   CACHE_SHARE_ACROSS_TENANTS: bool(false),
   CACHE_GUARD: withDefault(z.enum(['on', 'off']), 'on'),
+  CACHE_SEMANTIC_MAX_CHARS: int(4000, 1),
   EMBED_MODEL: optionalString.transform((v) => v ?? 'static-wordnet-en'),
   MODELS_DIR: optionalString.transform((v) => v ?? 'models'),
   ALLOW_REMOTE_MODELS: bool(false),
@@ -77,6 +78,8 @@ export interface Config {
     maxEntries: number;
     shareAcrossTenants: boolean;
     guard: boolean;
+    /** Last user turns longer than this use the exact tier only. */
+    semanticMaxChars: number;
     hnsw: { m: number; efConstruction: number; efSearch: number };
   };
   embedding: { model: string; modelsDir: string; allowRemote: boolean };
@@ -115,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxEntries: e.CACHE_MAX_ENTRIES,
       shareAcrossTenants: e.CACHE_SHARE_ACROSS_TENANTS,
       guard: e.CACHE_GUARD === 'on',
+      semanticMaxChars: e.CACHE_SEMANTIC_MAX_CHARS,
       hnsw: { m: e.HNSW_M, efConstruction: e.HNSW_EF_CONSTRUCTION, efSearch: e.HNSW_EF_SEARCH },
     },
     embedding: { model: e.EMBED_MODEL, modelsDir: path.resolve(e.MODELS_DIR), allowRemote: e.ALLOW_REMOTE_MODELS },

@@ -92,6 +92,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       // Gateway keys apply to /v1/models too, and a gateway key never goes upstream.
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
+      onRejected: (status, code) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' }),
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });

@@ -101,6 +101,36 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
     });
   });
 
+  it('keeps empty, null and malformed-text content apart in the exact tier', async () => {
+    const variants = [
+      { role: 'user', content: '' },
+      { role: 'user', content: null },
+      { role: 'user', content: [{ type: 'text' }] },
+      { role: 'user', content: [{ type: 'text', text: 5 }] },
+    ];
+    for (const m of variants) {
+      const r = await chat(gw, { model: MODEL, messages: [m] });
+      expect(r.headers.get('x-cache-status'), JSON.stringify(m)).to.equal('miss');
+    }
+    expect(upstream.calls).to.have.length(4);
+  });
+
+  it('serves a very long prompt from the exact tier only (no embedding)', async () => {
+    const long = 'Please summarise the following notes. ' + 'The quarterly numbers were reviewed in detail by the team. '.repeat(80);
+    expect(long.length).to.be.greaterThan(4000);
+    await chat(gw, ask(long));
+    expect((await chat(gw, ask(long))).headers.get('x-cache-status')).to.equal('hit');
+    const variant = await chat(gw, ask(long.replace('Please summarise', 'Summarise')));
+    expect(variant.headers.get('x-cache-status')).to.equal('miss');
+  });
+
+  it('names the answering target on a streamed miss too', async () => {
+    const r = await chat(gw, ask('Stream a short fact about tides', { stream: true }));
+    expect(r.headers.get('x-cache-status')).to.equal('miss');
+    expect(r.headers.get('x-gateway-provider')).to.equal('openai');
+    expect(r.headers.get('x-gateway-model')).to.equal(MODEL);
+  });
+
   describe('Cache-Control', () => {
     it('no-store neither reads nor writes the cache', async () => {
       const q = ask('What year did the Berlin Wall fall?');
@@ -268,6 +298,17 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
         expect(upstream.calls).to.have.length(0);
       });
     }
+
+    it('rejects absurdly deep JSON with 400, not a 500', async () => {
+      const deep = `${'['.repeat(5000)}"x"${']'.repeat(5000)}`;
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"model":"m","messages":[{"role":"user","content":"hi"}],"x":${deep}}`,
+      });
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).to.match(/deeper than/);
+    });
 
     it('rejects a body over MAX_BODY_BYTES with 413', async () => {
       const small = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, MAX_BODY_BYTES: '2048' });

@@ -95,6 +95,10 @@ describe('accounting and observability through the gateway', () => {
     expect(delta('gateway_saved_usd_total', 'model="test-model"')).to.be.greaterThan(0);
     expect(after.get('gateway_cache_entries')).to.equal(gw.cache.size);
     expect(sum(after, 'gateway_embed_duration_seconds_count')).to.be.greaterThan(0);
+    // Requests refused before the cache step are counted too.
+    await chat(gw, { model: 'test-model', messages: [] });
+    const rejected = parseProm(await (await fetch(`${gw.url}/metrics`, { headers: auth })).text());
+    expect(sum(rejected, 'gateway_rejected_requests_total', 'status="400"') - sum(after, 'gateway_rejected_requests_total', 'status="400"')).to.equal(1);
     // The miss's upstream usage was compared with our tiktoken estimate.
     expect(sum(after, 'gateway_prompt_token_estimate_error_tokens_count') - sum(before, 'gateway_prompt_token_estimate_error_tokens_count')).to.equal(1);
   });

@@ -24,6 +24,8 @@ export interface ScopeInput {
   /** The model as requested (the alias), so a fallback answer is cached under the alias. */
   model: string;
   request: ChatRequest;
+  /** Longer last turns use the exact tier only (embedding cost grows with length; see README). */
+  semanticMaxChars?: number;
 }
 
 export function messageText(m: ChatMessage): string {
@@ -73,10 +75,15 @@ export function computeCacheKeys(input: ScopeInput): CacheKeys {
     canonicalJson({ v: 1, tenant: input.tenant ?? '*', namespace: input.namespace, model: input.model, params, context, lastRole: last.role }),
   );
   const lastText = normalizeText(messageText(last));
-  const lastExtra = hasNonTextParts(last) || last.tool_calls || last.name ? canonicalJson({ c: last.content, t: last.tool_calls, n: last.name }) : '';
+  // Whatever the text alone does not say goes into the exact key: non-text parts, tool calls, a
+  // name, and content that is not plain text (null, text parts without a string) - so "" and null
+  // and [{type:'text'}] are three different requests.
+  const plainText = typeof last.content === 'string' || (Array.isArray(last.content) && last.content.every((p) => p.type === 'text' && typeof p.text === 'string'));
+  const lastExtra = !plainText || hasNonTextParts(last) || last.tool_calls || last.name ? canonicalJson({ c: last.content ?? null, t: last.tool_calls, n: last.name }) : '';
   const exactKey = sha256(`${scope}\n${lastText}\n${lastExtra}`);
   // Only a plain-text user turn is embedded: images, tool results and assistant prefills are
   // served from the exact tier alone, since a near-duplicate of those is not the same question.
-  const semanticText = last.role === 'user' && !lastExtra && lastText.length > 0 ? lastText : undefined;
+  const withinLength = input.semanticMaxChars === undefined || lastText.length <= input.semanticMaxChars;
+  const semanticText = last.role === 'user' && !lastExtra && lastText.length > 0 && withinLength ? lastText : undefined;
   return { scope, exactKey, semanticText };
 }

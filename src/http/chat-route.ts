@@ -12,7 +12,7 @@ import type { Admission, RequestPolicy } from '../policy/request-policy.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
-import type { UpstreamOutcome } from '../providers/upstream-client.js';
+import type { ChunkSource, UpstreamOutcome } from '../providers/upstream-client.js';
 import { parseChatRequest } from './chat-schema.js';
 import { ApiError, sendError } from './errors.js';
 
@@ -48,7 +48,10 @@ export interface RequestRecord {
 }
 
 /** Sends a miss upstream; the routing layer (providers, fallback) sits behind this function. */
-export type ForwardChat = (request: ChatRequest, ctx: { onChunk?: (c: ChatCompletionChunk) => void; clientAuthorization?: string }) => Promise<UpstreamOutcome>;
+export type ForwardChat = (
+  request: ChatRequest,
+  ctx: { onChunk?: (c: ChatCompletionChunk, source: ChunkSource) => void; clientAuthorization?: string },
+) => Promise<UpstreamOutcome>;
 
 export interface ChatRouteDeps {
   config: Config;
@@ -59,6 +62,8 @@ export interface ChatRouteDeps {
   policy: RequestPolicy;
   /** Observers of finished requests (metrics, stats, totals). */
   onRecord: Array<(record: RequestRecord) => void>;
+  /** Requests refused before the cache step (bad input, keys, limits, blocked data). */
+  onRejected?: (status: number, code: string | null) => void;
   /** Prices a served answer (tokens, cost, saving). */
   account?: (record: RequestRecord) => RequestAccounting;
 }
@@ -108,6 +113,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         namespace,
         model: request.model,
         request,
+        semanticMaxChars: deps.config.cache.semanticMaxChars,
       });
       const stream = request.stream === true;
       record = {
@@ -198,7 +204,10 @@ export function createChatHandler(deps: ChatRouteDeps) {
         record.errorMessage = apiErr.message;
       }
       sendError(res, apiErr);
-      if (!record) logLine(deps, { requestId, status: apiErr.status, totalMs: performance.now() - t0, error: apiErr.message });
+      if (!record) {
+        deps.onRejected?.(apiErr.status, apiErr.code);
+        logLine(deps, { requestId, status: apiErr.status, code: apiErr.code, totalMs: performance.now() - t0, error: apiErr.message });
+      }
     } finally {
       await admission?.finish();
       if (record) {
@@ -276,11 +285,13 @@ class LiveStream {
 
   private readonly present: (chunk: ChatCompletionChunk) => ChatCompletionChunk;
 
-  readonly onChunk = (chunk: ChatCompletionChunk): void => {
+  readonly onChunk = (chunk: ChatCompletionChunk, source: ChunkSource): void => {
     // The gateway asked the upstream for usage; a client that did not ask does not get it.
     if (!this.includeUsage && chunk.choices.length === 0 && chunk.usage) return;
     if (!this.started) {
       this.started = true;
+      this.record.provider = source.provider;
+      this.record.upstreamModel = source.model;
       for (const [k, v] of Object.entries(cacheHeaders(this.record, this.deps))) this.res.setHeader(k, v);
       // The cost of a streamed miss is known only at its end: it follows as an HTTP trailer.
       if (this.deps.account) this.res.setHeader('trailer', 'x-gateway-cost-usd');

@@ -33,9 +33,26 @@ const ChatRequestSchema = z.looseObject({
   tools: z.array(z.unknown()).optional(),
 });
 
+/** Deeper JSON than any real request needs; hashing and validating it would recurse that deep. */
+const MAX_JSON_DEPTH = 64;
+
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ApiError(400, 'request body must be a JSON object', 'invalid_request_error', 'invalid_body');
+  }
+  if (exceedsDepth(body, MAX_JSON_DEPTH)) {
+    throw new ApiError(400, `request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_request_error', 'invalid_body');
   }
   const parsed = ChatRequestSchema.safeParse(body);
   if (!parsed.success) {

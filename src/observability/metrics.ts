@@ -51,6 +51,8 @@ export interface GatewayMetrics {
   readonly costUsd: Counter<'model'>;
   readonly savedUsd: Counter<'model'>;
   readonly guardRejections: Counter<'reason'>;
+  /** Requests refused before the cache step, by status and error code. */
+  readonly rejectedRequests: Counter<'status' | 'code'>;
   /** Upstream prompt tokens minus our tiktoken estimate, per answered miss (tokens). */
   readonly promptTokenEstimateError: Histogram<never>;
   readonly upstreamErrors: Counter<'provider' | 'status'>;
@@ -155,6 +157,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     tokensSaved,
     costUsd,
     savedUsd,
+    rejectedRequests: new Counter({
+      name: p + 'rejected_requests_total',
+      help: 'Chat requests refused before the cache step (bad input, keys, limits, blocked data), by status and error code.',
+      labelNames: ['status', 'code'] as const,
+      registers,
+    }),
     promptTokenEstimateError: new Histogram({
       name: p + 'prompt_token_estimate_error_tokens',
       help: "Upstream-reported prompt tokens minus the gateway's tiktoken estimate, per answered miss.",

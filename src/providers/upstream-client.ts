@@ -2,6 +2,12 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Provider, Target
 import { parseSse } from './sse.js';
 import { StreamAssembler } from './stream-assembler.js';
 
+/** Which target a streamed chunk came from (the response headers name it before the first byte). */
+export interface ChunkSource {
+  provider: string;
+  model: string;
+}
+
 /** A complete answer, or the reason there is none. Only `ok` answers are ever cached. */
 export type UpstreamOutcome =
   | { ok: true; completion: ChatCompletion; upstreamMs: number; target: Target; provider: string }
@@ -24,7 +30,7 @@ export type UpstreamOutcome =
 
 export interface CallOptions {
   /** Called with each chunk as it arrives (streaming calls only). */
-  onChunk?: (chunk: ChatCompletionChunk) => void;
+  onChunk?: (chunk: ChatCompletionChunk, source: ChunkSource) => void;
   /** Extra headers for the upstream call (e.g. the client's Authorization when no key is configured). */
   extraHeaders?: Record<string, string>;
 }
@@ -114,7 +120,7 @@ export async function callUpstream(provider: Provider, target: Target, request: 
       for (const chunk of translator.push(event)) {
         assembler.push(chunk);
         started_ = true;
-        opts.onChunk?.(chunk);
+        opts.onChunk?.(chunk, { provider: provider.name, model: target.model });
       }
       if (translator.done) break;
     }
