@@ -93,7 +93,7 @@ export async function callUpstream(provider: Provider, target: Target, request: 
       if (v) headers[h] = v;
     }
     // OpenAI-shaped bodies pass through as they are; anything else is wrapped so clients can parse it.
-    const passBody = isOpenAIError(body) && provider.name.startsWith('openai') ? body : { error: { message, type: 'upstream_error', code: res.status, param: null } };
+    const passBody = isOpenAIError(body) && provider.name.startsWith('openai') ? body : { error: { message, type: 'upstream_error', code: `upstream_http_${res.status}`, param: null } };
     return fail(res.status, message, res.status === 429 || res.status >= 500, false, headers, passBody);
   }
 
