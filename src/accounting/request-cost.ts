@@ -16,13 +16,15 @@ export interface RequestAccounting {
   priceKnown: boolean;
 }
 
-function tokensOf(request: ChatRequest, completion: ChatCompletion) {
+function tokensOf(request: ChatRequest, completion: ChatCompletion, servedFromCache: boolean) {
   const model = completion.model || request.model;
-  const estimate = countChatPromptTokens(model, request.messages);
   const usage = completion.usage;
   if (usage && Number.isFinite(usage.prompt_tokens) && Number.isFinite(usage.completion_tokens)) {
+    // A hit replays recorded usage; only a fresh answer is worth checking our estimate against.
+    const estimate = servedFromCache ? usage.prompt_tokens : countChatPromptTokens(model, request.messages);
     return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, source: 'upstream' as const, estimate };
   }
+  const estimate = countChatPromptTokens(model, request.messages);
   const completionTokens = completion.choices.reduce((n, c) => n + countCompletionTokens(model, c.message), 0);
   return { promptTokens: estimate, completionTokens, source: 'estimate' as const, estimate };
 }
@@ -32,7 +34,7 @@ function tokensOf(request: ChatRequest, completion: ChatCompletion) {
  * tiktoken counts); a hit costs nothing and saves what its original call cost.
  */
 export function accountRequest(prices: PriceTable, request: ChatRequest, completion: ChatCompletion, servedFromCache: boolean): RequestAccounting {
-  const t = tokensOf(request, completion);
+  const t = tokensOf(request, completion, servedFromCache);
   const usage = completion.usage ?? { prompt_tokens: t.promptTokens, completion_tokens: t.completionTokens, total_tokens: t.promptTokens + t.completionTokens };
   let cost = prices.cost(completion.model || request.model, usage);
   // A dated snapshot name the table does not know still prices by the alias the client asked for.
