@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { LoopbackServer } from './loopback-server.js';
-import { sleep, type Behavior, type RecordedCall } from './fake-openai.js';
+import { ScriptedUpstream } from './loopback-server.js';
+import { sleep, type Behavior } from './fake-openai.js';
 
 export interface AnthropicBehavior extends Behavior {
   /** Answer with a tool_use block calling this tool with this input (when the request offers tools). */
@@ -15,21 +15,12 @@ export interface AnthropicBehavior extends Behavior {
  * real SSE event sequence (message_start, content_block_*, message_delta, message_stop), and
  * records every call.
  */
-export class FakeAnthropic extends LoopbackServer {
-  readonly calls: RecordedCall[] = [];
-  behavior: AnthropicBehavior = {};
-  readonly queue: AnthropicBehavior[] = [];
+export class FakeAnthropic extends ScriptedUpstream<AnthropicBehavior> {
   /** The x-api-key the server accepts; calls without it get Anthropic's 401. */
   constructor(readonly apiKey = 'anthropic-test-key') {
     super();
   }
 
-
-  reset(): void {
-    this.calls.length = 0;
-    this.queue.length = 0;
-    this.behavior = {};
-  }
 
   static replyFor(body: Record<string, unknown>): string {
     const messages = body.messages as Array<{ role: string; content: unknown }>;
@@ -52,7 +43,7 @@ export class FakeAnthropic extends LoopbackServer {
     if (req.headers['x-api-key'] !== this.apiKey) return this.error(res, 401, 'authentication_error', 'invalid x-api-key');
     if (!req.headers['anthropic-version']) return this.error(res, 400, 'invalid_request_error', 'anthropic-version header is required');
     if (typeof body.max_tokens !== 'number') return this.error(res, 400, 'invalid_request_error', 'max_tokens: Field required');
-    const b = this.queue.shift() ?? this.behavior;
+    const b = this.nextBehavior();
     if (b.latencyMs) await sleep(b.latencyMs);
     if (b.failStatus) {
       const type = b.failStatus === 429 ? 'rate_limit_error' : b.failStatus === 529 ? 'overloaded_error' : 'api_error';

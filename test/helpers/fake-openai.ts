@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { LoopbackServer } from './loopback-server.js';
+import { ScriptedUpstream } from './loopback-server.js';
 
 /** What the fake upstream does with the next call(s). */
 export interface Behavior {
@@ -14,27 +14,14 @@ export interface Behavior {
   chunkDelayMs?: number;
 }
 
-export interface RecordedCall {
-  body: Record<string, unknown>;
-  headers: http.IncomingHttpHeaders;
-}
+export type { RecordedCall } from './loopback-server.js';
 
 /**
  * A small OpenAI-compatible server for tests and benchmarks: deterministic answers derived from
  * the last user turn, controllable latency, errors and stream aborts, and a log of every call.
  */
-export class FakeOpenAI extends LoopbackServer {
-  readonly calls: RecordedCall[] = [];
-  behavior: Behavior = {};
-  /** Behaviors consumed one per call before `behavior` applies. */
-  readonly queue: Behavior[] = [];
+export class FakeOpenAI extends ScriptedUpstream<Behavior> {
 
-
-  reset(): void {
-    this.calls.length = 0;
-    this.queue.length = 0;
-    this.behavior = {};
-  }
 
   static replyFor(body: Record<string, unknown>): string {
     const messages = body.messages as Array<{ role: string; content: unknown }>;
@@ -79,7 +66,7 @@ export class FakeOpenAI extends LoopbackServer {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     this.calls.push({ body, headers: req.headers });
-    const b = this.queue.shift() ?? this.behavior;
+    const b = this.nextBehavior();
     if (b.latencyMs) await sleep(b.latencyMs);
     if (b.failStatus) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };

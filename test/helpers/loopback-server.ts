@@ -33,3 +33,30 @@ export async function readBody(req: http.IncomingMessage): Promise<string> {
   for await (const c of req) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** One recorded request to a fake upstream. */
+export interface RecordedCall {
+  body: Record<string, unknown>;
+  headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * A fake upstream whose answers tests script: `queue` holds behaviors consumed one per call, then
+ * `behavior` applies; every call is recorded in `calls`.
+ */
+export abstract class ScriptedUpstream<B extends object> extends LoopbackServer {
+  readonly calls: RecordedCall[] = [];
+  behavior: B = {} as B;
+  /** Behaviors consumed one per call before `behavior` applies. */
+  readonly queue: B[] = [];
+
+  reset(): void {
+    this.calls.length = 0;
+    this.queue.length = 0;
+    this.behavior = {} as B;
+  }
+
+  protected nextBehavior(): B {
+    return this.queue.shift() ?? this.behavior;
+  }
+}
