@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
 import { ApiError, sendError } from './errors.js';
+import { rejectNonCanonicalPaths } from './path-guard.js';
 
 export interface AppDeps extends ChatRouteDeps {
   config: Config;
@@ -20,6 +21,8 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Before any route: a dot segment or an escaped separator must not steer around the chat route.
+  app.use(rejectNonCanonicalPaths);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', cache: { entries: deps.cache.size, indexed: deps.cache.indexSize } });

@@ -15,6 +15,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../provid
 import type { ChunkSource, UpstreamOutcome } from '../providers/upstream-client.js';
 import { parseChatRequest } from './chat-schema.js';
 import { ApiError, sendError } from './errors.js';
+import { setSafeHeaders } from './header-values.js';
 
 export type CacheStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
@@ -180,7 +181,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
           res.destroy();
           return;
         }
-        for (const [k, v] of Object.entries(outcome.headers)) res.setHeader(k, v);
+        setSafeHeaders(res, outcome.headers);
         res.setHeader('x-cache-status', record.cacheStatus);
         res.status(outcome.status).json(outcome.body);
         return;
@@ -247,8 +248,7 @@ function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string
 function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDeps, extra: Record<string, string>, admission?: Admission): void {
   // The client gets masked values restored; the record (and the cache) keep the placeholders.
   const completion = admission ? admission.presentCompletion(record.completion!) : record.completion!;
-  const headers = { ...cacheHeaders(record, deps), ...extra };
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  setSafeHeaders(res, { ...cacheHeaders(record, deps), ...extra });
   if (!record.stream) {
     res.status(200).json(completion);
     return;
@@ -292,7 +292,7 @@ class LiveStream {
       this.started = true;
       this.record.provider = source.provider;
       this.record.upstreamModel = source.model;
-      for (const [k, v] of Object.entries(cacheHeaders(this.record, this.deps))) this.res.setHeader(k, v);
+      setSafeHeaders(this.res, cacheHeaders(this.record, this.deps));
       // The cost of a streamed miss is known only at its end: it follows as an HTTP trailer.
       if (this.deps.account) this.res.setHeader('trailer', 'x-gateway-cost-usd');
       startSse(this.res);

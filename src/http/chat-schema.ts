@@ -14,12 +14,22 @@ const Message = z.looseObject({
   tool_call_id: z.string().optional(),
 });
 
+/** Longest model name accepted: real ones are < 100 characters; the name is echoed in headers and logs. */
+export const MAX_MODEL_CHARS = 256;
+
+const ModelName = z
+  .string({ error: 'model is required and must be a string' })
+  .min(1, 'model must not be empty')
+  .max(MAX_MODEL_CHARS, `model must be at most ${MAX_MODEL_CHARS} characters`)
+  // Printable ASCII: the name goes into response headers, logs and metric labels.
+  .regex(/^[\x20-\x7e]+$/, 'model must contain printable ASCII characters only');
+
 const num = z.number().nullable().optional();
 const int = z.number().int().nullable().optional();
 
 /** Types of the fields the gateway reads; values are the upstream's business, others pass through. */
 const ChatRequestSchema = z.looseObject({
-  model: z.string({ error: 'model is required and must be a string' }).min(1, 'model must not be empty'),
+  model: ModelName,
   messages: z.array(Message, { error: 'messages is required and must be an array' }).min(1, 'messages must contain at least one message'),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),

@@ -5,6 +5,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 import { ApiError, sendError } from './errors.js';
+import { upstreamUrlFor } from './path-guard.js';
 
 /** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
 export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<string | undefined>;
@@ -41,7 +42,7 @@ export function mountPassthrough(app: express.Express, deps: { config: Config; l
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && !CREDENTIALS.has(k) && typeof v === 'string') headers[k] = v;
       if (auth) headers.authorization = auth;
-      const url = deps.config.upstream.baseUrl + req.originalUrl.slice('/v1'.length);
+      const url = upstreamUrlFor(deps.config.upstream.baseUrl, req.originalUrl);
       const hasBody = !['GET', 'HEAD'].includes(req.method) && Buffer.isBuffer(req.body) && req.body.length > 0;
       const upstream = await fetch(url, {
         method: req.method,

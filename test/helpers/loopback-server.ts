@@ -8,11 +8,14 @@ import type { AddressInfo } from 'node:net';
 export abstract class LoopbackServer {
   private server?: http.Server;
   url = '';
+  /** The request line of every request received, whatever the route (method and raw path). */
+  readonly requestLines: string[] = [];
 
   protected abstract handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
+      this.requestLines.push(`${req.method} ${req.url}`);
       this.handle(req, res).catch(() => res.destroy());
     });
     this.server.keepAliveTimeout = 60_000;
@@ -52,6 +55,7 @@ export abstract class ScriptedUpstream<B extends object> extends LoopbackServer 
 
   reset(): void {
     this.calls.length = 0;
+    this.requestLines.length = 0;
     this.queue.length = 0;
     this.behavior = {} as B;
   }
