@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import type { Gateway } from '../src/server.js';
 import { FakeOpenAI } from './helpers/fake-openai.js';
 import { chat, parseSseBody, startTestGateway, testConfig } from './helpers/gateway.js';
+import { freshRedisUrl, requireRedis } from './helpers/redis.js';
 
 const MODEL = 'gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
@@ -513,11 +514,14 @@ describe('gateway persistence', () => {
   });
 });
 
-describe('gateway on the Redis store (CACHE_STORE_URL=redis://, real server)', () => {
+describe('gateway on the Redis store (CACHE_STORE_URL=redis://, the run\'s own redis-server)', () => {
   let upstream: FakeOpenAI;
-  // A database of its own, emptied first, so runs never see each other's entries.
-  const env = () => ({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: 'redis://127.0.0.1:6379/11' });
-  before(async () => {
+  let storeUrl: string;
+  // A database of the test run's own server that no other suite uses.
+  const env = () => ({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: storeUrl });
+  before(async function () {
+    await requireRedis(this);
+    storeUrl = (await freshRedisUrl())!;
     upstream = await new FakeOpenAI().start();
   });
   after(async () => upstream?.stop());

@@ -20,10 +20,9 @@ import { openKvStores } from '../src/store/kv.js';
 import { FakeAnthropic } from './helpers/fake-anthropic.js';
 import { FakeOpenAI } from './helpers/fake-openai.js';
 import { chat, defaultEmbedder, parseSseBody, startTestGateway, tempDir, testConfig } from './helpers/gateway.js';
-import { redisAnswers } from './helpers/redis.js';
+import { freshRedisUrl, requireRedis } from './helpers/redis.js';
 
 const MODEL = 'gpt-4o-mini';
-const REDIS_URL = 'redis://127.0.0.1:6379/12'; // this file's own database, emptied before and after
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -36,13 +35,6 @@ async function createKey(env: { DATA_DIR?: string; CACHE_STORE_URL?: string }, i
   }
 }
 
-
-async function flushRedisDb(): Promise<void> {
-  const client = createClient({ url: REDIS_URL }) as RedisClientType;
-  await client.connect();
-  await client.flushDb();
-  await client.close();
-}
 
 async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -336,18 +328,16 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
   });
 
   describe('limits shared by two gateways on Redis', function () {
+    let redisUrl: string;
     before(async function () {
-      if (!(await redisAnswers())) this.skip();
-      await flushRedisDb();
-    });
-    after(async () => {
-      if (await redisAnswers()) await flushRedisDb();
+      await requireRedis(this);
+      redisUrl = (await freshRedisUrl())!; // a database of the run's own server, used by nothing else
     });
 
     it('two gateway instances count one rpm window and one concurrency limit (a refused request is not counted)', async () => {
-      const key = await createKey({ CACHE_STORE_URL: REDIS_URL, DATA_DIR: tempDir() }, { name: 'shared', limits: { rpm: 2, concurrency: 1 } });
-      const gw1 = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: REDIS_URL });
-      const gw2 = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: REDIS_URL });
+      const key = await createKey({ CACHE_STORE_URL: redisUrl, DATA_DIR: tempDir() }, { name: 'shared', limits: { rpm: 2, concurrency: 1 } });
+      const gw1 = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: redisUrl });
+      const gw2 = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE_STORE_URL: redisUrl });
       try {
         upstream.queue.push({ latencyMs: 300 });
         const slow = chat(gw1, ask('Shared limit one'), bearer(key));
@@ -375,7 +365,7 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       [
         'redis',
         async () => {
-          const client = createClient({ url: REDIS_URL }) as RedisClientType;
+          const client = createClient({ url: (await freshRedisUrl())! }) as RedisClientType;
           await client.connect();
           const prefix = `test:${process.pid}:${Date.now()}:`;
           return {
@@ -393,7 +383,7 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
         let store: LimitStore;
         let done: () => Promise<void>;
         before(async function () {
-          if (name === 'redis' && !(await redisAnswers())) this.skip();
+          if (name === 'redis') await requireRedis(this);
         });
         beforeEach(async () => ({ store, done } = await open()));
         afterEach(async () => done?.());

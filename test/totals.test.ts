@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Keyv } from 'keyv';
 import { createClient, createKeyv } from '@keyv/redis';
 import { UsageTotalsStore, type TotalsRecord } from '../src/accounting/totals.js';
-import { redisAnswers } from './helpers/redis.js';
+import { requireRedis } from './helpers/redis.js';
 
 /** A Map store that can be told to fail, as a Redis connection can. */
 class FlakyMap<K, V> extends Map<K, V> {
@@ -197,19 +197,17 @@ describe('accounting/totals', () => {
     expect((await open(new Keyv(backing), 'b:').overall()).costMicroUsd).to.equal(4);
   });
 
-  describe('over a real Redis (127.0.0.1:6379)', function () {
+  describe('over a real Redis (the run\'s own redis-server)', function () {
     const namespace = `test-totals-${randomUUID()}`;
     let available = false;
+    let url = '';
     before(async function () {
-      available = await redisAnswers();
-      if (!available) {
-        console.log('      (Redis does not answer at 127.0.0.1:6379: skipping the Redis totals test)');
-        this.skip();
-      }
+      url = (await requireRedis(this)).url();
+      available = true;
     });
     after(async () => {
       if (!available) return;
-      const client = createClient({ url: 'redis://127.0.0.1:6379' });
+      const client = createClient({ url });
       await client.connect();
       const keys = await client.keys(`${namespace}*`);
       if (keys.length) await client.del(keys);
@@ -218,7 +216,7 @@ describe('accounting/totals', () => {
     });
 
     it('persists across a disconnect and a new connection', async () => {
-      const kv1 = createKeyv('redis://127.0.0.1:6379', { namespace, throwOnErrors: true });
+      const kv1 = createKeyv(url, { namespace, throwOnErrors: true });
       const first = new UsageTotalsStore(kv1, { flushIntervalMs: 0 });
       first.record(miss('tenant-a', 'gpt-4o', 7500, 1000, 500));
       first.record(hit('tenant-a', 'gpt-4o', 7500, 1500));
@@ -226,12 +224,12 @@ describe('accounting/totals', () => {
       await first.close();
       await kv1.disconnect();
 
-      const client = createClient({ url: 'redis://127.0.0.1:6379' });
+      const client = createClient({ url });
       await client.connect();
       expect((await client.keys(`${namespace}*`)).length).to.be.greaterThan(0);
       await client.quit();
 
-      const kv2 = createKeyv('redis://127.0.0.1:6379', { namespace, throwOnErrors: true });
+      const kv2 = createKeyv(url, { namespace, throwOnErrors: true });
       const second = new UsageTotalsStore(kv2, { flushIntervalMs: 0 });
       try {
         const a = await second.tenant('tenant-a');
