@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Embedder } from './embedding/embedder.js';
 import { createTransformersEmbedder, readModelDefaults } from './embedding/transformers-embedder.js';
 import { createApp } from './http/app.js';
+import { answerClientError } from './http/client-error.js';
 import { mountPassthrough } from './http/passthrough.js';
 import { loadPriceTable } from './accounting/prices.js';
 import { accountRequest } from './accounting/request-cost.js';
@@ -106,6 +107,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       },
     });
     const server = http.createServer(app);
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

@@ -1,10 +1,11 @@
 import http from 'node:http';
+import net from 'node:net';
 import { expect } from 'chai';
 import type { Gateway } from '../src/server.js';
 import { safeHeaderValue } from '../src/http/header-values.js';
 import { pathProblem, upstreamUrlFor } from '../src/http/path-guard.js';
 import { FakeOpenAI } from './helpers/fake-openai.js';
-import { chat, startTestGateway } from './helpers/gateway.js';
+import { chat, parseSseBody, startTestGateway } from './helpers/gateway.js';
 
 const MODEL = 'gpt-4o-mini';
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
@@ -41,6 +42,19 @@ export function rawRequest(baseUrl: string, method: string, rawPath: string, bod
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
     req.end(body);
+  });
+}
+
+/** Writes bytes on a fresh connection and reads until the server closes it. */
+function rawExchange(baseUrl: string, bytes: string): Promise<string> {
+  const u = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('timed out')));
   });
 }
 
@@ -167,6 +181,76 @@ describe('HTTP layer hardening', () => {
       expect(res.status).to.equal(200);
       await rawRequest(gw.url, 'GET', '/v1/files/file-1/content?trace=../x');
       expect(upstream.requestLines).to.deep.equal(['POST /v1/embeddings', 'GET /v1/files/file-1/content?trace=../x']);
+    });
+
+    it("answers malformed HTTP and oversized headers with Node's status and a body in OpenAI's shape", async () => {
+      const cases: Array<[string, number, string]> = [
+        ['GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400, 'malformed_request'],
+        ['NOT-HTTP\r\n\r\n', 400, 'malformed_request'],
+        [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+      ];
+      for (const [bytes, status, code] of cases) {
+        const answer = await rawExchange(gw.url, bytes);
+        const [head, body] = answer.split('\r\n\r\n');
+        expect(head, answer.slice(0, 80)).to.match(new RegExp(`^HTTP/1.1 ${status} `));
+        expect(head!.toLowerCase()).to.contain('content-type: application/json');
+        const json = JSON.parse(body!);
+        expect(json.error.code).to.equal(code);
+        expect(json.error.type).to.equal('invalid_request_error');
+        expect(json.error.message).to.be.a('string').and.not.empty;
+      }
+      expect((await fetch(`${gw.url}/health`)).status).to.equal(200);
+    });
+
+    it('drops "usage": null from streamed chunks when the client did not ask for usage, keeps it when asked', async () => {
+      const plain = await chat(gw, ask('stream me a short answer please', { stream: true }));
+      expect(plain.status).to.equal(200);
+      const chunks = parseSseBody(plain.text).filter((c) => c !== '[DONE]');
+      expect(chunks.length).to.be.greaterThan(2);
+      for (const c of chunks) expect(c, JSON.stringify(c)).to.not.have.property('usage');
+      const asked = await chat(gw, ask('stream me another short answer', { stream: true, stream_options: { include_usage: true } }));
+      const last = parseSseBody(asked.text).filter((c) => c !== '[DONE]').at(-1);
+      expect(last.usage.total_tokens).to.be.a('number');
+    });
+
+    it('refuses an empty or non-numeric Cache-Control max-age with a 400 instead of reading it as 0', async () => {
+      for (const cc of ['max-age=', 'max-age= ', 'max-age=1e3', 'max-age=0x10', 'max-age=-1', 'max-age=99999999999999999999']) {
+        const res = await chat(gw, ask('what is the capital of France?'), { 'cache-control': cc });
+        expect(res.status, cc).to.equal(400);
+        expect(res.json.error.code).to.equal('invalid_header');
+      }
+      expect(upstream.requestLines).to.deep.equal([]);
+    });
+
+    it('takes "bearer X" and "Bearer X" as the same tenant (the scheme is case-insensitive)', async () => {
+      const q = ask('Which planet is the largest in the solar system?');
+      const first = await chat(gw, q, { authorization: 'Bearer sk-client-case' });
+      expect(first.headers.get('x-cache-status')).to.equal('miss');
+      for (const authorization of ['bearer sk-client-case', 'BEARER  sk-client-case']) {
+        const again = await chat(gw, q, { authorization });
+        expect(again.headers.get('x-cache-status'), authorization).to.equal('hit');
+      }
+      const other = await chat(gw, q, { authorization: 'Bearer sk-client-other' });
+      expect(other.headers.get('x-cache-status')).to.equal('miss');
+    });
+
+    it('forwards OpenAI-Organization and OpenAI-Project on chat misses and never shares entries between them', async () => {
+      const q = ask('Summarize the plot of Hamlet in two sentences');
+      const auth = { authorization: 'Bearer sk-client-orgs' };
+      const a = await chat(gw, q, { ...auth, 'openai-organization': 'org-a', 'openai-project': 'proj-1' });
+      expect(a.headers.get('x-cache-status')).to.equal('miss');
+      expect(upstream.calls.at(-1)!.headers['openai-organization']).to.equal('org-a');
+      expect(upstream.calls.at(-1)!.headers['openai-project']).to.equal('proj-1');
+      const streamed = await chat(gw, { ...q, stream: true }, { ...auth, 'openai-organization': 'org-s' });
+      expect(streamed.status).to.equal(200);
+      expect(upstream.calls.at(-1)!.headers['openai-organization']).to.equal('org-s');
+      for (const headers of [{ 'openai-organization': 'org-b', 'openai-project': 'proj-1' }, { 'openai-organization': 'org-a', 'openai-project': 'proj-2' }, {}] as Array<Record<string, string>>) {
+        const other = await chat(gw, q, { ...auth, ...headers });
+        expect(other.headers.get('x-cache-status'), JSON.stringify(headers)).to.equal('miss');
+      }
+      const same = await chat(gw, q, { ...auth, 'openai-organization': 'org-a', 'openai-project': 'proj-1' });
+      expect(same.headers.get('x-cache-status')).to.equal('hit');
+      expect(upstream.calls).to.have.length(5);
     });
   });
 });

@@ -25,8 +25,10 @@ export function parseCacheDirectives(cacheControl: string | undefined, threshold
     } else if (token === 'no-cache') {
       d.lookup = false;
     } else if (token.startsWith('max-age=')) {
-      const n = Number(token.slice('max-age='.length));
-      if (!Number.isInteger(n) || n < 0) throw new DirectiveError('Cache-Control max-age must be a whole number of seconds >= 0');
+      // Digits only (RFC 9111 delta-seconds): an empty value is not 0, and "1e3" or "0x10" are not numbers here.
+      const value = token.slice('max-age='.length);
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n)) throw new DirectiveError('Cache-Control max-age must be a whole number of seconds >= 0');
       d.maxAgeSeconds = n;
     }
     // Other directives (private, public, ...) do not apply to a request and are ignored, as HTTP caches do.

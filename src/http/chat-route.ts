@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import { DirectiveError, parseCacheDirectives, type CacheDirectives } from '../cache/cache-control.js';
@@ -16,6 +16,7 @@ import type { ChunkSource, UpstreamOutcome } from '../providers/upstream-client.
 import { parseChatRequest } from './chat-schema.js';
 import { ApiError, sendError } from './errors.js';
 import { setSafeHeaders } from './header-values.js';
+import { accountHeaders, scopedTenant } from './tenant.js';
 
 export type CacheStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
@@ -51,7 +52,12 @@ export interface RequestRecord {
 /** Sends a miss upstream; the routing layer (providers, fallback) sits behind this function. */
 export type ForwardChat = (
   request: ChatRequest,
-  ctx: { onChunk?: (c: ChatCompletionChunk, source: ChunkSource) => void; clientAuthorization?: string },
+  ctx: {
+    onChunk?: (c: ChatCompletionChunk, source: ChunkSource) => void;
+    clientAuthorization?: string;
+    /** The client's OpenAI-Organization / OpenAI-Project headers, for OpenAI targets. */
+    accountHeaders?: Record<string, string>;
+  },
 ) => Promise<UpstreamOutcome>;
 
 export interface ChatRouteDeps {
@@ -72,10 +78,8 @@ export interface ChatRouteDeps {
 const NAMESPACE_RE = /^[\w.:-]{1,64}$/;
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
-export function tenantOf(authorization: string | undefined): string {
-  if (!authorization) return 'anonymous';
-  return createHash('sha256').update(authorization).digest('hex').slice(0, 16);
-}
+// Kept here for the modules that import it from the chat route.
+export { tenantOf } from './tenant.js';
 
 /**
  * POST /v1/chat/completions: the request path, in order — validate, cache lookup, forward the
@@ -109,8 +113,11 @@ export function createChatHandler(deps: ChatRouteDeps) {
       // From here on the request is the redacted one: it is what goes upstream and into the cache.
       const request = admitted.request;
       const tenant = admitted.tenant;
+      // OpenAI-Organization / OpenAI-Project go upstream and split the cache scope.
+      const account = accountHeaders((name) => req.header(name));
+      const cacheTenant = scopedTenant(tenant, account);
       const keys = computeCacheKeys({
-        tenant: deps.config.cache.shareAcrossTenants ? undefined : tenant,
+        tenant: deps.config.cache.shareAcrossTenants ? undefined : cacheTenant,
         namespace,
         model: request.model,
         request,
@@ -151,10 +158,10 @@ export function createChatHandler(deps: ChatRouteDeps) {
         }
       }
 
-      const owner = { tenant, namespace, model: request.model };
+      const owner = { tenant: cacheTenant, namespace, model: request.model };
       const live = stream ? new LiveStream(res, record, deps, request, admitted) : undefined;
       const forwardOnce = async (): Promise<UpstreamOutcome> => {
-        const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: admitted.upstreamAuthorization });
+        const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: admitted.upstreamAuthorization, accountHeaders: account });
         if (outcome.ok && directives.store) {
           await deps.cache
             .store(keys, owner, outcome.completion, lookup?.vector)
@@ -298,7 +305,8 @@ class LiveStream {
       startSse(this.res);
     }
     if (!this.res.writableEnded && !this.res.destroyed) {
-      const out = !this.includeUsage && chunk.usage ? { ...chunk, usage: undefined } : chunk;
+      // OpenAI sends "usage": null on every chunk when usage is asked for; the client did not ask.
+      const out = !this.includeUsage && 'usage' in chunk ? { ...chunk, usage: undefined } : chunk;
       this.res.write(sseData(this.present(out)));
     }
   };

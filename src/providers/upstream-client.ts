@@ -33,6 +33,8 @@ export interface CallOptions {
   onChunk?: (chunk: ChatCompletionChunk, source: ChunkSource) => void;
   /** Extra headers for the upstream call (e.g. the client's Authorization when no key is configured). */
   extraHeaders?: Record<string, string>;
+  /** Headers sent whatever the target's key (the client's OpenAI-Organization / OpenAI-Project). */
+  forwardHeaders?: Record<string, string>;
 }
 
 /** Headers worth handing back to the client from an upstream error. */
@@ -67,7 +69,7 @@ export async function callUpstream(provider: Provider, target: Target, request: 
   try {
     res = await fetch(built.url, {
       method: 'POST',
-      headers: { ...built.headers, ...(target.apiKey ? {} : opts.extraHeaders), accept: stream ? 'text/event-stream' : 'application/json' },
+      headers: { ...opts.forwardHeaders, ...built.headers, ...(target.apiKey ? {} : opts.extraHeaders), accept: stream ? 'text/event-stream' : 'application/json' },
       body: JSON.stringify(built.body),
       signal: controller.signal,
     });

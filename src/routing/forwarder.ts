@@ -39,6 +39,7 @@ function singleUpstream(config: Config): Forwarder {
       onChunk: ctx.onChunk,
       // With no UPSTREAM_API_KEY the client's own credential goes upstream.
       extraHeaders: ctx.clientAuthorization ? { authorization: ctx.clientAuthorization } : {},
+      forwardHeaders: ctx.accountHeaders,
     });
   const listModels: ListModels = async (clientAuthorization) => {
     const auth = config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : clientAuthorization;

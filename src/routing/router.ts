@@ -71,6 +71,8 @@ export function createRouter(routing: RoutingConfig, opts: RouterOptions): Forwa
         onChunk: ctx.onChunk,
         // A target without a key of its own may take the client's (never a gateway key: the policy step drops those).
         extraHeaders: ctx.clientAuthorization ? { authorization: ctx.clientAuthorization } : {},
+        // OpenAI's account headers mean nothing to other providers.
+        forwardHeaders: route.provider === 'openai' ? ctx.accountHeaders : undefined,
       };
       for (let attempt = 1; attempt <= routing.retry.attempts; attempt++) {
         let outcome: UpstreamOutcome;

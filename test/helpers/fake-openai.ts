@@ -89,7 +89,9 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
-    const base = { id, object: 'chat.completion.chunk', created, model };
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    // As OpenAI does: with usage asked for, every chunk carries "usage": null until the last.
+    const base = { id, object: 'chat.completion.chunk', created, model, ...(streamOptions?.include_usage ? { usage: null } : {}) };
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
     for (const [i, w] of words.entries()) {
       if (b.abortAfterChunks !== undefined && i >= b.abortAfterChunks) {
@@ -100,7 +102,6 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
       send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
     if (streamOptions?.include_usage) send({ ...base, choices: [], usage });
     res.end('data: [DONE]\n\n');
   }
