@@ -350,7 +350,7 @@ describe('gateway core (real upstream server, real embedder, index and store)', 
       for (let i = 0; i < 2; i++) {
         const res = await fetch(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client' }, body: JSON.stringify(body) });
         expect(res.status).to.equal(200);
-        expect(res.headers.get('x-fake-upstream')).to.equal('embeddings');
+        expect(res.headers.get('x-request-id')).to.equal('req-fake-embeddings');
         expect(((await res.json()) as { data: unknown[] }).data).to.have.length(1);
       }
       expect(upstream.calls.map((c) => c.body)).to.deep.equal([body, body]);

@@ -252,5 +252,15 @@ describe('HTTP layer hardening', () => {
       expect(same.headers.get('x-cache-status')).to.equal('hit');
       expect(upstream.calls).to.have.length(5);
     });
+
+    it('passes back only allow-listed upstream response headers on the pass-through', async () => {
+      const res = await rawRequest(gw.url, 'POST', '/v1/embeddings', JSON.stringify({ model: 'e', input: 'hi' }));
+      expect(res.status).to.equal(200);
+      expect(res.headers['content-type']).to.contain('application/json');
+      expect(res.headers['x-request-id']).to.equal('req-fake-embeddings');
+      expect(res.headers['openai-processing-ms']).to.equal('12');
+      expect(res.headers['x-ratelimit-remaining-requests']).to.equal('99');
+      expect(res.headers).to.not.have.any.keys('set-cookie', 'openai-organization', 'x-fake-upstream');
+    });
   });
 });

@@ -5,6 +5,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 import { ApiError, sendError } from './errors.js';
+import { safeHeaderValue } from './header-values.js';
 import { upstreamUrlFor } from './path-guard.js';
 
 /** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
@@ -13,8 +14,27 @@ export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer']);
 /** Client credentials other than the Authorization the gateway resolves: never forwarded. */
 const CREDENTIALS = new Set(['authorization', 'proxy-authorization', 'api-key', 'x-api-key', 'cookie']);
-// fetch has already decoded the body, so its original framing headers no longer apply.
-const DROP_FROM_UPSTREAM = new Set([...HOP_BY_HOP, 'content-encoding']);
+/**
+ * Upstream response headers handed back to the client; everything else (set-cookie, the
+ * provider's openai-organization, internal debug headers, ...) stays behind. Content-length and
+ * content-encoding are not among them: fetch has decoded the body, so they no longer apply.
+ */
+const PASS_FROM_UPSTREAM = new Set([
+  'content-type',
+  'content-disposition',
+  'content-language',
+  'cache-control',
+  'last-modified',
+  'etag',
+  'openai-processing-ms',
+  'openai-version',
+  'x-request-id',
+  'retry-after',
+  'retry-after-ms',
+]);
+const PASS_FROM_UPSTREAM_PREFIX = 'x-ratelimit-';
+
+const passesBack = (name: string) => PASS_FROM_UPSTREAM.has(name) || name.startsWith(PASS_FROM_UPSTREAM_PREFIX);
 
 /**
  * Every other /v1 endpoint (embeddings, moderations, audio, files, responses, ...) is forwarded to
@@ -53,7 +73,7 @@ export function mountPassthrough(app: express.Express, deps: { config: Config; l
       status = upstream.status;
       res.status(upstream.status);
       upstream.headers.forEach((value, key) => {
-        if (!DROP_FROM_UPSTREAM.has(key)) res.setHeader(key, value);
+        if (passesBack(key)) res.setHeader(key, safeHeaderValue(value));
       });
       if (upstream.body) {
         const body = Readable.fromWeb(upstream.body as WebReadableStream);

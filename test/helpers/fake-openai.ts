@@ -55,7 +55,16 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
     if (req.method === 'POST' && req.url === '/v1/embeddings') {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       this.calls.push({ body, headers: req.headers });
-      res.writeHead(200, { 'content-type': 'application/json', 'x-fake-upstream': 'embeddings' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-fake-upstream': 'embeddings',
+        // What OpenAI sends (passed back) and what must stay behind.
+        'x-request-id': 'req-fake-embeddings',
+        'openai-processing-ms': '12',
+        'x-ratelimit-remaining-requests': '99',
+        'set-cookie': '__cf_bm=upstream-session; path=/',
+        'openai-organization': 'org-of-the-provider-key',
+      });
       res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model: body.model }));
       return;
     }
