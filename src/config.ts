@@ -54,6 +54,9 @@ const EnvSchema = z.object({
   HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
   HNSW_EF_SEARCH: int(64, 1, 2000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
+  MAX_INFLIGHT: int(256, 0),
+  MAX_QUEUE: int(256, 0),
+  QUEUE_TIMEOUT_MS: int(10_000, 1),
   LOG_LEVEL: withDefault(z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly', 'silent']), 'info'),
   LOG_PROMPTS: bool(false),
   ADMIN_API_KEY: optionalString,
@@ -84,6 +87,8 @@ export interface Config {
   };
   embedding: { model: string; modelsDir: string; allowRemote: boolean };
   maxBodyBytes: number;
+  /** Admission control on chat, pass-through and /v1/models: in flight at once (0 = no limit), waiting, longest wait. */
+  admission: { maxInflight: number; maxQueue: number; queueTimeoutMs: number };
   /** On SIGTERM, how long requests in flight may take to finish before connections are cut. */
   shutdownGraceMs: number;
   log: { level: Env['LOG_LEVEL']; prompts: boolean };
@@ -123,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     embedding: { model: e.EMBED_MODEL, modelsDir: path.resolve(e.MODELS_DIR), allowRemote: e.ALLOW_REMOTE_MODELS },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    admission: { maxInflight: e.MAX_INFLIGHT, maxQueue: e.MAX_QUEUE, queueTimeoutMs: e.QUEUE_TIMEOUT_MS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     log: { level: e.LOG_LEVEL, prompts: e.LOG_PROMPTS },
     adminApiKey: e.ADMIN_API_KEY,

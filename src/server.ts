@@ -10,6 +10,7 @@ import type { Embedder } from './embedding/embedder.js';
 import { createTransformersEmbedder, readModelDefaults } from './embedding/transformers-embedder.js';
 import { createApp } from './http/app.js';
 import { answerClientError } from './http/client-error.js';
+import { createAdmissionControl } from './http/admission-control.js';
 import { mountPassthrough } from './http/passthrough.js';
 import { loadPriceTable } from './accounting/prices.js';
 import { accountRequest } from './accounting/request-cost.js';
@@ -84,6 +85,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts });
 
+    const onRejected = (status: number, code: string | null) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' });
+    const admission = createAdmissionControl(config.admission, onRejected);
     const app = createApp({
       config,
       logger,
@@ -93,12 +96,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       // Gateway keys apply to /v1/models too, and a gateway key never goes upstream.
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
-      onRejected: (status, code) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' }),
+      onRejected,
+      admissionControl: admission.handler,
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });
         mountKeyRoutes(a, { adminApiKey: config.adminApiKey, keys: new GatewayKeyStore(storeKv) });
-        mountPassthrough(a, { config, logger, upstreamAuth: async (authorization) => {
+        mountPassthrough(a, { config, logger, admissionControl: admission.handler, upstreamAuth: async (authorization) => {
             // Identify first: it enforces REQUIRE_API_KEY and rejects unknown gateway keys.
             const caller = await policy.identify(authorization);
             return config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization;

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { SemanticCache } from '../cache/semantic-cache.js';
 import type { Config } from '../config.js';
@@ -13,6 +13,8 @@ export interface AppDeps extends ChatRouteDeps {
   cache: SemanticCache;
   /** GET /v1/models: passed through to the upstream (or answered from the routing config). */
   listModels: (clientAuthorization: string | undefined) => Promise<{ status: number; body: unknown }>;
+  /** Admission control (MAX_INFLIGHT) in front of the routes that do real work. */
+  admissionControl?: RequestHandler;
   /** Extra routers mounted before the 404 handler (metrics, stats, dashboard). */
   extraRoutes?: (app: express.Express) => void;
 }
@@ -28,7 +30,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', cache: { entries: deps.cache.size, indexed: deps.cache.indexSize } });
   });
 
-  app.get('/v1/models', async (req, res, next) => {
+  const admit: RequestHandler = deps.admissionControl ?? ((_req, _res, next) => next());
+
+  app.get('/v1/models', admit, async (req, res, next) => {
     try {
       const { status, body } = await deps.listModels(req.header('authorization'));
       res.status(status).json(body);
@@ -38,7 +42,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const jsonBody = express.json({ limit: deps.config.maxBodyBytes, type: () => true });
-  app.post('/v1/chat/completions', jsonBody, createChatHandler(deps));
+  app.post('/v1/chat/completions', admit, jsonBody, createChatHandler(deps));
 
   app.delete('/v1/cache', requireAdmin(deps.config.adminApiKey, { required: true }), async (req, res, next) => {
     try {

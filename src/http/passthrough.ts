@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 import { ApiError, sendError } from './errors.js';
@@ -41,9 +41,13 @@ const passesBack = (name: string) => PASS_FROM_UPSTREAM.has(name) || name.starts
  * UPSTREAM_BASE_URL as it is, uncached, so an app that points its whole OpenAI client at the
  * gateway keeps working. Gateway keys are checked and swapped for the upstream credential.
  */
-export function mountPassthrough(app: express.Express, deps: { config: Config; logger: Logger; upstreamAuth: UpstreamAuth }): void {
+export function mountPassthrough(
+  app: express.Express,
+  deps: { config: Config; logger: Logger; upstreamAuth: UpstreamAuth; admissionControl?: RequestHandler },
+): void {
   const raw = express.raw({ limit: deps.config.maxBodyBytes, type: () => true });
-  app.all(/^\/v1\/.+/, raw, async (req: Request, res: Response) => {
+  const admit: RequestHandler = deps.admissionControl ?? ((_req, _res, next) => next());
+  app.all(/^\/v1\/.+/, admit, raw, async (req: Request, res: Response) => {
     const started = performance.now();
     const controller = new AbortController();
     // The timeout covers waiting for the headers and each gap in the body, not a long download.
