@@ -4,7 +4,7 @@ NPM ?= npm
 MODEL ?=
 export NODE_OPTIONS ?=
 
-.PHONY: install build run test bench calibrate model eval-embedder clean
+.PHONY: install build run test bench fuzz calibrate model eval-embedder clean
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -23,6 +23,10 @@ test: build
 
 bench: build
 	node dist/bench/run.js
+
+# The hostile-input campaign (bench/fuzz/): report in bench/results/<date>-<sha>-fuzz/.
+fuzz: build
+	node dist/bench/fuzz.js
 
 calibrate: build
 	node dist/bench/calibrate.js
