@@ -153,6 +153,18 @@ describe('HTTP layer hardening', () => {
       expect(upstream.requestLines).to.deep.equal([]);
     });
 
+    it('refuses spellings of the chat route a lenient upstream would normalize (matrix parameters, escaped spaces) on the pass-through', async () => {
+      const body = JSON.stringify(ask('My card is 4111 1111 1111 1111, what is it worth?'));
+      for (const p of ['/v1/chat/completions;x', '/v1/chat;a/completions', '/v1/chat/completions%3B', '/v1/chat/completions%20', '/v1/chat/completions%3bx=1/', '/v1/%20chat/completions']) {
+        const res = await rawRequest(gw.url, 'POST', p, body);
+        expectOpenAIError(res, 400, 'invalid_path');
+      }
+      expect(upstream.requestLines).to.deep.equal([]);
+      // The plain path under another method is OpenAI's own (stored completions) and still passes.
+      await rawRequest(gw.url, 'GET', '/v1/chat/completions?limit=1');
+      expect(upstream.requestLines).to.deep.equal(['GET /v1/chat/completions?limit=1']);
+    });
+
     it('never lets the pass-through leave the upstream base path', async () => {
       for (const p of ['/v1/../../internal/config', '/v1/%2e%2e/internal/config', '/v1/..%2f..%2finternal/config', '/v1/x/../../internal']) {
         const res = await rawRequest(gw.url, 'GET', p);

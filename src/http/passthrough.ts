@@ -6,7 +6,7 @@ import type { Logger } from 'winston';
 import type { Config } from '../config.js';
 import { ApiError, sendError } from './errors.js';
 import { safeHeaderValue } from './header-values.js';
-import { upstreamUrlFor } from './path-guard.js';
+import { disguisedOwnRoute, upstreamUrlFor } from './path-guard.js';
 
 /** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
 export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<string | undefined>;
@@ -62,6 +62,9 @@ export function mountPassthrough(
     });
     let status = 0;
     try {
+      if (disguisedOwnRoute(req.originalUrl)) {
+        throw new ApiError(400, 'invalid request path: send chat completions to /v1/chat/completions exactly', 'invalid_request_error', 'invalid_path');
+      }
       const auth = await deps.upstreamAuth(req.header('authorization'));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && !CREDENTIALS.has(k) && typeof v === 'string') headers[k] = v;

@@ -51,6 +51,32 @@ export function pathProblem(rawUrl: string): string | undefined {
   return undefined;
 }
 
+/** Routes the gateway answers itself, which the pass-through must never serve under another spelling. */
+const OWN_ROUTES = ['/v1/chat/completions'];
+
+/**
+ * Whether a plain path that is not one of the gateway's own routes would still be taken for one
+ * by a lenient upstream: matrix parameters (`;x`) stripped, escapes decoded, whitespace trimmed,
+ * case folded. `/v1/chat/completions;x` or `/v1/chat/completions%20` must not reach an upstream
+ * that normalizes them into the chat route, skipping the gateway's policy and cache.
+ */
+export function disguisedOwnRoute(rawUrl: string): boolean {
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  if (OWN_ROUTES.includes(path)) return false;
+  const lax = (segment: string) => {
+    let s = segment;
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      /* left as it is: pathProblem refuses malformed escapes */
+    }
+    return s.split(';')[0]!.trim().toLowerCase();
+  };
+  const folded = path.split('/').map(lax).join('/').replace(/\/+$/, '');
+  return OWN_ROUTES.includes(folded);
+}
+
 /** Express middleware: refuses non-plain paths with a 400 in OpenAI's error shape, before routing. */
 export function rejectNonCanonicalPaths(req: Request, res: Response, next: NextFunction): void {
   const problem = pathProblem(req.url);
