@@ -97,12 +97,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
       onRejected,
-      admissionControl: admission.handler,
+      admissionControl: admission,
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });
         mountKeyRoutes(a, { adminApiKey: config.adminApiKey, keys: new GatewayKeyStore(storeKv) });
-        mountPassthrough(a, { config, logger, admissionControl: admission.handler, upstreamAuth: async (authorization) => {
+        mountPassthrough(a, { config, logger, admissionControl: admission, upstreamAuth: async (authorization) => {
             // Identify first: it enforces REQUIRE_API_KEY and rejects unknown gateway keys.
             const caller = await policy.identify(authorization);
             return config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization;

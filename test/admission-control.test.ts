@@ -66,22 +66,46 @@ describe('admission control (MAX_INFLIGHT, MAX_QUEUE, QUEUE_TIMEOUT_MS)', () => 
     });
   });
 
-  it('frees the slot of a client that disconnects, and a waiter that gives up leaves the queue', async () => {
-    upstream.behavior = { latencyMs: 600 };
-    await withGateway({ MAX_INFLIGHT: '1', MAX_QUEUE: '1', QUEUE_TIMEOUT_MS: '30000' }, async (gw) => {
-      const aborted = new AbortController();
-      const gone = fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', signal: aborted.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask('Explain why tides rise and fall')) }).catch(() => 'aborted');
-      await new Promise((r) => setTimeout(r, 100));
-      const waiterGone = new AbortController();
-      const queued = fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', signal: waiterGone.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask('Explain why bees make honey')) }).catch(() => 'aborted');
-      await new Promise((r) => setTimeout(r, 100));
-      waiterGone.abort();
-      aborted.abort();
+  it('holds the slot of a miss whose client hung up until its upstream call is done, then frees it', async () => {
+    upstream.behavior = { latencyMs: 2_000 };
+    await withGateway({ MAX_INFLIGHT: '1', MAX_QUEUE: '0' }, async (gw) => {
+      const hangUp = new AbortController();
+      const gone = fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', signal: hangUp.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask('Explain why tides rise and fall')) }).catch(() => 'aborted');
+      while (upstream.calls.length === 0) await new Promise((r) => setTimeout(r, 20));
+      hangUp.abort();
       expect(await gone).to.equal('aborted');
-      expect(await queued).to.equal('aborted');
+      // The miss is still being forwarded (and will be stored): it still counts.
+      const during = await chat(gw, ask('Explain why bees make honey'));
+      expect(during.status).to.equal(503);
+      let after = during;
+      for (let i = 0; i < 100 && after.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        upstream.behavior = {};
+        after = await chat(gw, ask('Explain why glaciers move'));
+      }
+      expect(after.status).to.equal(200);
+      // The hung-up miss was completed and stored: the same question is now a hit.
+      const again = await chat(gw, ask('Explain why tides rise and fall'));
+      expect(again.headers.get('x-cache-status')).to.equal('hit');
+    });
+  });
+
+  it('gives the place of a waiter that gives up to the next one', async () => {
+    upstream.behavior = { latencyMs: 800 };
+    await withGateway({ MAX_INFLIGHT: '1', MAX_QUEUE: '1', QUEUE_TIMEOUT_MS: '30000' }, async (gw) => {
+      const first = chat(gw, ask('Explain why volcanoes erupt'));
+      while (upstream.calls.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const giveUp = new AbortController();
+      const waiter = fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', signal: giveUp.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask('Explain why bees make honey')) }).catch(() => 'aborted');
       await new Promise((r) => setTimeout(r, 100));
+      giveUp.abort();
+      expect(await waiter).to.equal('aborted');
+      await new Promise((r) => setTimeout(r, 50));
+      // The queue's one place is free again: this one waits instead of being refused.
       const next = await chat(gw, ask('Explain why glaciers move'));
       expect(next.status).to.equal(200);
+      expect((await first).status).to.equal(200);
+      expect(upstream.calls.map((c) => (c.body.messages as Array<{ content: string }>)[0]!.content)).to.deep.equal(['Explain why volcanoes erupt', 'Explain why glaciers move']);
     });
   });
 });

@@ -1,7 +1,8 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { SemanticCache } from '../cache/semantic-cache.js';
 import type { Config } from '../config.js';
+import type { AdmissionControl } from './admission-control.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
 import { ApiError, sendError } from './errors.js';
@@ -14,7 +15,7 @@ export interface AppDeps extends ChatRouteDeps {
   /** GET /v1/models: passed through to the upstream (or answered from the routing config). */
   listModels: (clientAuthorization: string | undefined) => Promise<{ status: number; body: unknown }>;
   /** Admission control (MAX_INFLIGHT) in front of the routes that do real work. */
-  admissionControl?: RequestHandler;
+  admissionControl?: AdmissionControl;
   /** Extra routers mounted before the 404 handler (metrics, stats, dashboard). */
   extraRoutes?: (app: express.Express) => void;
 }
@@ -30,19 +31,23 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', cache: { entries: deps.cache.size, indexed: deps.cache.indexSize } });
   });
 
-  const admit: RequestHandler = deps.admissionControl ?? ((_req, _res, next) => next());
+  const admitted = (parser: express.RequestHandler | undefined, handler: (req: Request, res: Response, next: NextFunction) => unknown): express.RequestHandler[] =>
+    deps.admissionControl ? [deps.admissionControl.guard(parser, handler)] : parser ? [parser, handler] : [handler];
 
-  app.get('/v1/models', admit, async (req, res, next) => {
-    try {
-      const { status, body } = await deps.listModels(req.header('authorization'));
-      res.status(status).json(body);
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.get(
+    '/v1/models',
+    ...admitted(undefined, async (req, res, next) => {
+      try {
+        const { status, body } = await deps.listModels(req.header('authorization'));
+        res.status(status).json(body);
+      } catch (err) {
+        next(err);
+      }
+    }),
+  );
 
   const jsonBody = express.json({ limit: deps.config.maxBodyBytes, type: () => true });
-  app.post('/v1/chat/completions', admit, jsonBody, createChatHandler(deps));
+  app.post('/v1/chat/completions', ...admitted(jsonBody, createChatHandler(deps)));
 
   app.delete('/v1/cache', requireAdmin(deps.config.adminApiKey, { required: true }), async (req, res, next) => {
     try {

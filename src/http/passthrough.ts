@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Config } from '../config.js';
+import type { AdmissionControl } from './admission-control.js';
 import { ApiError, sendError } from './errors.js';
 import { safeHeaderValue } from './header-values.js';
 import { disguisedOwnRoute, upstreamUrlFor } from './path-guard.js';
@@ -43,11 +44,10 @@ const passesBack = (name: string) => PASS_FROM_UPSTREAM.has(name) || name.starts
  */
 export function mountPassthrough(
   app: express.Express,
-  deps: { config: Config; logger: Logger; upstreamAuth: UpstreamAuth; admissionControl?: RequestHandler },
+  deps: { config: Config; logger: Logger; upstreamAuth: UpstreamAuth; admissionControl?: AdmissionControl },
 ): void {
   const raw = express.raw({ limit: deps.config.maxBodyBytes, type: () => true });
-  const admit: RequestHandler = deps.admissionControl ?? ((_req, _res, next) => next());
-  app.all(/^\/v1\/.+/, admit, raw, async (req: Request, res: Response) => {
+  const forward = async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
     const controller = new AbortController();
     // The timeout covers waiting for the headers and each gap in the body, not a long download.
@@ -102,5 +102,6 @@ export function mountPassthrough(
       clearTimeout(timer);
       deps.logger.info('passthrough', { event: 'passthrough', method: req.method, path: req.path, status, totalMs: Number((performance.now() - started).toFixed(1)) });
     }
-  });
+  };
+  app.all(/^\/v1\/.+/, ...(deps.admissionControl ? [deps.admissionControl.guard(raw, forward)] : [raw, forward]));
 }
