@@ -6,6 +6,8 @@ export interface Embedder {
   /** Model name as configured (a folder under MODELS_DIR, or a hub id). */
   readonly name: string;
   readonly dimension: number;
+  /** How vectors are computed: a direct table lookup (static models) or the transformers.js pipeline. */
+  readonly runtime?: 'static-table' | 'pipeline';
   /** One L2-normalized vector per text, in order. */
   embed(texts: string[]): Promise<Float32Array[]>;
   close?(): Promise<void>;

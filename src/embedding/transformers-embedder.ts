@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { env, pipeline, type FeatureExtractionPipeline } from '@xenova/transformers';
 import { EmbedderError, type Embedder, type ModelDefaults } from './embedder.js';
+import { embedIds, readStaticTable, type StaticTable } from './static-table.js';
 
 export interface TransformersEmbedderOptions {
   model: string;
@@ -12,9 +13,15 @@ export interface TransformersEmbedderOptions {
 /** Fallback when a model ships no gateway.json: conservative, favours precision. */
 export const FALLBACK_THRESHOLD = 0.9;
 
+/** Texts the direct path must reproduce from the pipeline before it is used (pooling, unknown words, empty). */
+const VERIFY_TEXTS = ['dimension probe', 'How do I reverse a list in Python?', 'Zyxqv  unknown-ish t0kens, 42 and 3.14!', ''];
+
 /**
  * Loads a Hugging Face-layout model (config.json, tokenizer.json, onnx/model*.onnx) with
- * transformers.js: mean pooling + L2 normalization, the sentence-transformers recipe.
+ * transformers.js: mean pooling + L2 normalization, the sentence-transformers recipe. A local
+ * static model (a Gather table, see static-table.ts) is then served by a direct lookup with the
+ * same tokenizer, once it has reproduced the pipeline's vectors on probe texts; hub and other
+ * models keep the pipeline.
  */
 export async function createTransformersEmbedder(opts: TransformersEmbedderOptions): Promise<Embedder> {
   const localDir = path.join(opts.modelsDir, opts.model);
@@ -38,7 +45,7 @@ export async function createTransformersEmbedder(opts: TransformersEmbedderOptio
   } catch (err) {
     throw new EmbedderError(`could not load embedding model "${opts.model}" from ${localDir}: ${(err as Error).message}`);
   }
-  const embed = async (texts: string[]): Promise<Float32Array[]> => {
+  const pipelineEmbed = async (texts: string[]): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
     const out = await extractor(texts, { pooling: 'mean', normalize: true });
     const [rows, dim] = out.dims as [number, number];
@@ -56,15 +63,43 @@ export async function createTransformersEmbedder(opts: TransformersEmbedderOptio
     }
     return vectors;
   };
-  const [probe] = await embed(['dimension probe']);
+  const onnxFile = path.join(localDir, 'onnx', quantized ? 'model_quantized.onnx' : 'model.onnx');
+  const table = hasLocal ? readStaticTable(onnxFile) : undefined;
+  if (table) {
+    const direct = directEmbed(extractor, table);
+    if (await sameVectors(direct, pipelineEmbed)) {
+      // The onnxruntime session is no longer needed; the tokenizer is plain JS and stays.
+      await extractor.dispose();
+      return { name: opts.model, dimension: table.dimension, runtime: 'static-table', embed: async (texts) => direct(texts) };
+    }
+  }
+  const [probe] = await pipelineEmbed(['dimension probe']);
   return {
     name: opts.model,
     dimension: probe!.length,
-    embed,
+    runtime: 'pipeline',
+    embed: pipelineEmbed,
     close: async () => {
       await extractor.dispose();
     },
   };
+}
+
+/** Tokenize (with special tokens, truncated to the model's length, as the pipeline does), then look up and pool. */
+function directEmbed(extractor: FeatureExtractionPipeline, table: StaticTable): (texts: string[]) => Float32Array[] {
+  const tokenizer = extractor.tokenizer as unknown as { encode(text: string): number[]; model_max_length?: number };
+  const maxLength = tokenizer.model_max_length ?? Infinity;
+  return (texts) =>
+    texts.map((text) => {
+      const ids = tokenizer.encode(text);
+      return embedIds(table, ids.length > maxLength ? ids.slice(0, maxLength) : ids);
+    });
+}
+
+async function sameVectors(direct: (texts: string[]) => Float32Array[], pipelineEmbed: (texts: string[]) => Promise<Float32Array[]>): Promise<boolean> {
+  const a = direct(VERIFY_TEXTS);
+  const b = await pipelineEmbed(VERIFY_TEXTS);
+  return a.every((v, i) => v.length === b[i]!.length && v.every((x, j) => Math.abs(x - b[i]![j]!) < 1e-4));
 }
 
 /** Reads `models/<name>/gateway.json`; falls back to FALLBACK_THRESHOLD when absent. */
