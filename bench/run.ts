@@ -18,6 +18,7 @@ import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './
 import { benchOptions } from './lib/options.js';
 import { runIndexScale } from './lib/part-index.js';
 import { runLatency } from './lib/part-latency.js';
+import { runPerf } from './lib/part-perf.js';
 import { runQuality } from './lib/part-quality.js';
 import { runThroughput } from './lib/part-throughput.js';
 import { log } from './lib/progress.js';
@@ -122,6 +123,20 @@ async function main(): Promise<void> {
       await upstream.stop();
       fs.rmSync(gwData, { recursive: true, force: true });
     }
+  }
+
+  if (opts.parts.includes('perf')) {
+    report.perf = await runPerf({
+      modelsDir,
+      model: opts.pricingModel,
+      upstreamMs: opts.perf.upstreamMs,
+      durationSec: opts.perf.durationSec,
+      sequentialRounds: opts.perf.sequentialRounds,
+      missConnections: opts.perf.missConnections,
+      hitConnections: opts.perf.hitConnections,
+      seed: opts.seed,
+      cpuProfDir: process.env.BENCH_CPU_PROF_DIR || undefined,
+    });
   }
 
   if (opts.parts.includes('index')) {

@@ -47,7 +47,7 @@ async function freePort(): Promise<number> {
 
 const CLK_TCK = 100;
 
-function procSample(pid: number): ResourceSample {
+export function procSample(pid: number): ResourceSample {
   // /proc/<pid>/stat: fields after the parenthesised name; utime and stime are 14th and 15th.
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -72,8 +72,8 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`gateway child not healthy after ${timeoutMs} ms`);
 }
 
-/** Starts `node dist/src/main.js` with `env` (on top of PATH and HOME only). */
-export async function startGatewayChild(env: Record<string, string | undefined>): Promise<GatewayHandle> {
+/** Starts `node [nodeArgs] dist/src/main.js` with `env` (on top of PATH and HOME only). */
+export async function startGatewayChild(env: Record<string, string | undefined>, nodeArgs: string[] = []): Promise<GatewayHandle> {
   const root = repoRoot();
   const main = path.join(root, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} not found: run \`make build\` first`);
@@ -82,7 +82,7 @@ export async function startGatewayChild(env: Record<string, string | undefined>)
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
   childEnv.PORT = String(port);
   childEnv.HOST = '127.0.0.1';
-  const child = spawn(process.execPath, [main], { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, main], { cwd: root, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

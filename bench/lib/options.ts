@@ -1,8 +1,8 @@
 /** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
 import type { SimUpstreamOptions } from './sim-upstream.js';
 
-export type Part = 'quality' | 'latency' | 'throughput' | 'index';
-export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'index'];
+export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index';
+export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index'];
 
 export interface BenchOptions {
   mode: 'quick' | 'default' | 'full';
@@ -13,6 +13,8 @@ export interface BenchOptions {
   quality: { pairs: number; unseen: number; httpRequests: number; upstream: SimUpstreamOptions };
   latency: { rounds: number; upstreamMs: number };
   throughput: { durationSec: number; concurrency: number[]; upstreamMs: number };
+  /** The gateway against a bare proxy and a fixed-JSON server, as ratios (BENCH_PERF_SECONDS per cell). */
+  perf: { durationSec: number; sequentialRounds: number; missConnections: number; hitConnections: number; upstreamMs: number };
   index: { sizes: number[]; extraDimension: number; queries: number; efSweep: number[] };
 }
 
@@ -42,6 +44,13 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
     },
     latency: { rounds: quick ? 40 : 300, upstreamMs },
     throughput: { durationSec: quick ? 2 : 5, concurrency: [1, 8, 32], upstreamMs },
+    perf: {
+      durationSec: Number(env.BENCH_PERF_SECONDS ?? (quick ? 3 : 8)),
+      sequentialRounds: quick ? 100 : 400,
+      missConnections: 64,
+      hitConnections: 32,
+      upstreamMs,
+    },
     index: {
       sizes: quick ? [10_000] : full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000],
       extraDimension: 384,

@@ -4,6 +4,7 @@ import type { IndexReport } from './part-index.js';
 import type { LatencyReport } from './part-latency.js';
 import { calibrate, type Calibration, type QualityReport, type SweepPoint } from './part-quality.js';
 import type { ThroughputReport } from './part-throughput.js';
+import { renderPerf, type PerfReport } from './part-perf.js';
 import type { QualityMetrics } from './quality.js';
 import { renderPlot, type PlotSeries } from './svg-plot.js';
 
@@ -32,6 +33,7 @@ export interface BenchReport {
   calibration?: Calibration[];
   latency?: LatencyReport;
   throughput?: ThroughputReport;
+  perf?: PerfReport;
   index?: IndexReport;
 }
 
@@ -184,6 +186,8 @@ export function renderSummary(r: BenchReport): string {
     }
     L.push('', `Gateway RSS at the end: ${(tp.gatewayRssBytesEnd / 1048576).toFixed(0)} MiB; gateway CPU over all cells: ${num(tp.gatewayCpuSecondsTotal, 1)} s.`, '');
   }
+
+  if (r.perf) L.push(...renderPerf(r.perf));
 
   const ix = r.index;
   if (ix) {
