@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Provider, Target } from './types.js';
 import { parseSse } from './sse.js';
 import { StreamAssembler } from './stream-assembler.js';
@@ -37,6 +38,18 @@ export interface CallOptions {
   forwardHeaders?: Record<string, string>;
 }
 
+/**
+ * One connection pool per upstream origin, kept alive between calls: a miss reuses a warm
+ * connection instead of paying for a new one, and undici's request API skips fetch's WHATWG
+ * Request/Response/stream layers (measured at about a fifth of a miss's CPU).
+ */
+const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 300_000, connect: { timeout: 30_000 } });
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
 /** Headers worth handing back to the client from an upstream error. */
 const PASS_HEADERS = ['retry-after'];
 
@@ -65,13 +78,17 @@ export async function callUpstream(provider: Provider, target: Target, request: 
     target,
     provider: provider.name,
   });
-  let res: Response;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await fetch(built.url, {
+    res = await httpRequest(built.url, {
       method: 'POST',
       headers: { ...opts.forwardHeaders, ...built.headers, ...(target.apiKey ? {} : opts.extraHeaders), accept: stream ? 'text/event-stream' : 'application/json' },
       body: JSON.stringify(built.body),
       signal: controller.signal,
+      dispatcher: upstreamAgent,
+      // The AbortController above is the one timeout (headers, and each gap in a stream).
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
   } catch (err) {
     clearTimeout(timer);
@@ -79,29 +96,30 @@ export async function callUpstream(provider: Provider, target: Target, request: 
     return fail(502, `cannot reach upstream ${provider.name}: ${describeFetchError(err)}`, true);
   }
 
-  if (!res.ok) {
+  const status = res.statusCode;
+  if (status < 200 || status > 299) {
     clearTimeout(timer);
-    const text = await res.text().catch(() => '');
+    const text = await res.body.text().catch(() => '');
     let body: unknown = text;
     try {
       body = JSON.parse(text);
     } catch {
       /* not JSON: wrapped below */
     }
-    const message = provider.errorMessage ? provider.errorMessage(res.status, body) : `upstream returned HTTP ${res.status}`;
+    const message = provider.errorMessage ? provider.errorMessage(status, body) : `upstream returned HTTP ${status}`;
     const headers: Record<string, string> = {};
     for (const h of PASS_HEADERS) {
-      const v = res.headers.get(h);
+      const v = header(res, h);
       if (v) headers[h] = v;
     }
     // OpenAI-shaped bodies pass through as they are; anything else is wrapped so clients can parse it.
-    const passBody = isOpenAIError(body) && provider.name.startsWith('openai') ? body : { error: { message, type: 'upstream_error', code: `upstream_http_${res.status}`, param: null } };
-    return fail(res.status, message, res.status === 429 || res.status >= 500, false, headers, passBody);
+    const passBody = isOpenAIError(body) && provider.name.startsWith('openai') ? body : { error: { message, type: 'upstream_error', code: `upstream_http_${status}`, param: null } };
+    return fail(status, message, status === 429 || status >= 500, false, headers, passBody);
   }
 
   if (!stream) {
     try {
-      const body = (await res.json()) as unknown;
+      const body = JSON.parse(await res.body.text()) as unknown;
       clearTimeout(timer);
       return { ok: true, completion: provider.fromUpstream(body, request), upstreamMs: performance.now() - started, target, provider: provider.name };
     } catch (err) {
@@ -115,8 +133,7 @@ export async function callUpstream(provider: Provider, target: Target, request: 
   const assembler = new StreamAssembler();
   let started_ = false;
   try {
-    if (!res.body) throw new Error('upstream sent no body');
-    for await (const event of parseSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+    for await (const event of parseSse(res.body as AsyncIterable<Uint8Array>)) {
       clearTimeout(timer);
       timer = setTimeout(() => controller.abort(), target.timeoutMs);
       for (const chunk of translator.push(event)) {
@@ -143,6 +160,8 @@ function isOpenAIError(body: unknown): boolean {
 }
 
 function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  // undici's own codes (UND_ERR_*) say less than the socket's (ECONNREFUSED, ...), when there is one.
+  const code = e.code && !e.code.startsWith('UND_ERR') ? e.code : undefined;
+  return code ?? e.cause?.code ?? e.message ?? String(err);
 }
