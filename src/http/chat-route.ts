@@ -8,6 +8,7 @@ import { SingleFlight } from '../cache/single-flight.js';
 import type { RequestAccounting } from '../accounting/request-cost.js';
 import { usdString } from '../accounting/request-cost.js';
 import type { Config } from '../config.js';
+import { logs } from '../observability/logger.js';
 import type { Admission, RequestPolicy } from '../policy/request-policy.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
@@ -334,6 +335,8 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
       deps.logger.error('request observer failed', { requestId: record.requestId, error: (err as Error).message });
     }
   }
+  // The line's fields are only built when the line is written (LOG_LEVEL above info: never).
+  if (!logs(deps.logger, 'info')) return;
   const promptText = deps.config.log.prompts ? { prompt: record.request.messages[record.request.messages.length - 1]?.content } : {};
   logLine(deps, {
     requestId: record.requestId,
@@ -364,6 +367,7 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
 }
 
 function logLine(deps: ChatRouteDeps, fields: Record<string, unknown>): void {
+  if (!logs(deps.logger, 'info')) return;
   deps.logger.info('chat', { event: 'request', ...fields });
 }
 

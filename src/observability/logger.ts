@@ -1,5 +1,58 @@
+import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { Config } from '../config.js';
+
+/**
+ * Stdout in batches: lines logged while the event loop works on requests go out in one write on
+ * the next turn (setImmediate) instead of one write per line. Writes to a pipe or file are
+ * synchronous in Node on Linux, so a write per request is per-request sync work on the hot path.
+ * Whatever is pending when the process exits is written synchronously then.
+ */
+export class BatchedStdout extends Writable {
+  private pending: string[] = [];
+  private scheduled = false;
+  private readonly flushNow = () => this.flushPending();
+
+  constructor(private readonly fd = 1) {
+    super({ decodeStrings: false });
+    process.once('exit', () => this.flushSync());
+  }
+
+  override _write(chunk: string | Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.pending.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+    callback();
+  }
+
+  private take(): string | undefined {
+    this.scheduled = false;
+    if (this.pending.length === 0) return undefined;
+    const text = this.pending.join('');
+    this.pending = [];
+    return text;
+  }
+
+  private flushPending(): void {
+    const text = this.take();
+    if (text === undefined) return;
+    if (this.fd === 1) process.stdout.write(text);
+    else fs.write(this.fd, text, () => {});
+  }
+
+  private flushSync(): void {
+    const text = this.take();
+    if (text === undefined) return;
+    try {
+      fs.writeSync(this.fd, text);
+    } catch {
+      // stdout closed: nothing left to tell
+    }
+  }
+}
 
 /**
  * JSON lines on stdout, one per request plus lifecycle events. Callers pass only what may be
@@ -10,6 +63,11 @@ export function createLogger(log: Config['log']): winston.Logger {
     level: log.level === 'silent' ? 'error' : log.level,
     silent: log.level === 'silent',
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Console()],
+    transports: [new winston.transports.Stream({ stream: new BatchedStdout() })],
   });
+}
+
+/** Whether a line at `level` would be written: callers skip building its fields otherwise. */
+export function logs(logger: winston.Logger, level: 'info' | 'debug' | 'warn'): boolean {
+  return !logger.silent && logger.isLevelEnabled(level);
 }
