@@ -9,6 +9,10 @@ import type { Config } from '../config.js';
  * synchronous in Node on Linux, so a write per request is per-request sync work on the hot path.
  * Whatever is pending when the process exits is written synchronously then.
  */
+/** Every batch writer, flushed synchronously by one exit listener. */
+const pendingAtExit = new Set<BatchedStdout>();
+let sharedStdout: BatchedStdout | undefined;
+
 export class BatchedStdout extends Writable {
   private pending: string[] = [];
   private scheduled = false;
@@ -16,7 +20,8 @@ export class BatchedStdout extends Writable {
 
   constructor(private readonly fd = 1) {
     super({ decodeStrings: false });
-    process.once('exit', () => this.flushSync());
+    pendingAtExit.add(this);
+    if (pendingAtExit.size === 1) process.once('exit', () => pendingAtExit.forEach((b) => b.flushSync()));
   }
 
   override _write(chunk: string | Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
@@ -43,7 +48,7 @@ export class BatchedStdout extends Writable {
     else fs.write(this.fd, text, () => {});
   }
 
-  private flushSync(): void {
+  flushSync(): void {
     const text = this.take();
     if (text === undefined) return;
     try {
@@ -63,7 +68,7 @@ export function createLogger(log: Config['log']): winston.Logger {
     level: log.level === 'silent' ? 'error' : log.level,
     silent: log.level === 'silent',
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Stream({ stream: new BatchedStdout() })],
+    transports: [new winston.transports.Stream({ stream: (sharedStdout ??= new BatchedStdout()) })],
   });
 }
 
