@@ -19,6 +19,7 @@ import { benchOptions } from './lib/options.js';
 import { runIndexScale } from './lib/part-index.js';
 import { runLatency } from './lib/part-latency.js';
 import { runPerf } from './lib/part-perf.js';
+import { runScopes } from './lib/part-scopes.js';
 import { runQuality } from './lib/part-quality.js';
 import { runThroughput } from './lib/part-throughput.js';
 import { log } from './lib/progress.js';
@@ -148,6 +149,17 @@ async function main(): Promise<void> {
       settings: config.cache.hnsw,
       queries: opts.index.queries,
       efSweep: opts.index.efSweep,
+      seed: opts.seed,
+    });
+  }
+  if (opts.parts.includes('scopes')) {
+    report.scopes = await runScopes({
+      entries: opts.scopes.entries,
+      scopeCounts: opts.scopes.scopeCounts,
+      dimension: embedder.dimension,
+      queries: opts.scopes.queries,
+      flatLimit: config.cache.flatScopeLimit,
+      settings: config.cache.hnsw,
       seed: opts.seed,
     });
   }

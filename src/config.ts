@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   HNSW_M: int(16, 2, 128),
   HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
   HNSW_EF_SEARCH: int(64, 1, 2000),
+  INDEX_SCAN_MAX: int(512, 0, 100_000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_INFLIGHT: int(256, 0),
   MAX_QUEUE: int(256, 0),
@@ -84,6 +85,8 @@ export interface Config {
     /** Last user turns longer than this use the exact tier only. */
     semanticMaxChars: number;
     hnsw: { m: number; efConstruction: number; efSearch: number };
+    /** Scopes with at most this many entries are searched by an exact scan; larger ones get their own HNSW index. */
+    flatScopeLimit: number;
   };
   embedding: { model: string; modelsDir: string; allowRemote: boolean };
   maxBodyBytes: number;
@@ -125,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       guard: e.CACHE_GUARD === 'on',
       semanticMaxChars: e.CACHE_SEMANTIC_MAX_CHARS,
       hnsw: { m: e.HNSW_M, efConstruction: e.HNSW_EF_CONSTRUCTION, efSearch: e.HNSW_EF_SEARCH },
+      flatScopeLimit: e.INDEX_SCAN_MAX,
     },
     embedding: { model: e.EMBED_MODEL, modelsDir: path.resolve(e.MODELS_DIR), allowRemote: e.ALLOW_REMOTE_MODELS },
     maxBodyBytes: e.MAX_BODY_BYTES,

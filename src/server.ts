@@ -70,6 +70,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       ttlSeconds: config.cache.ttlSeconds,
       maxEntries: config.cache.maxEntries,
       hnsw: config.cache.hnsw,
+      flatScopeLimit: config.cache.flatScopeLimit,
     });
 
     const storeKv = kv;

@@ -485,7 +485,7 @@ describe('gateway persistence', () => {
 
     const indexFiles = fs.readdirSync(config.dataDir).filter((f) => f.startsWith('index-'));
     expect(indexFiles.length).to.be.greaterThan(0);
-    for (const f of indexFiles) fs.rmSync(path.join(config.dataDir, f));
+    for (const f of indexFiles) fs.rmSync(path.join(config.dataDir, f), { recursive: true });
     gw = await startTestGateway({}, config);
     try {
       expect(gw.cache.indexSize).to.equal(1);
@@ -497,13 +497,15 @@ describe('gateway persistence', () => {
   });
 
   it('rebuilds from the store when the index file is corrupt', async () => {
-    const config = testConfig({ UPSTREAM_BASE_URL: upstream.url });
+    // INDEX_SCAN_MAX=0: every scope has its own HNSW index, so there are index files to corrupt.
+    const config = testConfig({ UPSTREAM_BASE_URL: upstream.url, INDEX_SCAN_MAX: '0' });
     let gw = await startTestGateway({}, config);
     await chat(gw, ask('What causes the seasons on Earth?'));
     await gw.close();
-    for (const f of fs.readdirSync(config.dataDir).filter((n) => n.startsWith('index-') && n.endsWith('.hnsw'))) {
-      fs.writeFileSync(path.join(config.dataDir, f), 'garbage');
-    }
+    const dirs = fs.readdirSync(config.dataDir).filter((n) => n.startsWith('index-'));
+    const files = dirs.flatMap((d) => fs.readdirSync(path.join(config.dataDir, d)).filter((n) => n.endsWith('.hnsw')).map((n) => path.join(config.dataDir, d, n)));
+    expect(files.length).to.be.greaterThan(0);
+    for (const f of files) fs.writeFileSync(f, 'garbage');
     gw = await startTestGateway({}, config);
     try {
       expect(gw.cache.indexSize).to.equal(1);

@@ -1,8 +1,8 @@
 /** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
 import type { SimUpstreamOptions } from './sim-upstream.js';
 
-export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index';
-export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index'];
+export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes';
+export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index', 'scopes'];
 
 export interface BenchOptions {
   mode: 'quick' | 'default' | 'full';
@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** The gateway against a bare proxy and a fixed-JSON server, as ratios (BENCH_PERF_SECONDS per cell). */
   perf: { durationSec: number; sequentialRounds: number; missConnections: number; hitConnections: number; upstreamMs: number };
   index: { sizes: number[]; extraDimension: number; queries: number; efSweep: number[] };
+  /** Scope-filtered vs scope-partitioned search as scopes multiply. */
+  scopes: { entries: number; scopeCounts: number[]; queries: number };
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -57,5 +59,6 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
       queries: quick ? 100 : 200,
       efSweep: [16, 32, 64, 128, 256],
     },
+    scopes: { entries: quick ? 10_000 : 50_000, scopeCounts: [1, 100, 1_000, 10_000], queries: quick ? 200 : 500 },
   };
 }

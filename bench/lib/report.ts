@@ -5,6 +5,7 @@ import type { LatencyReport } from './part-latency.js';
 import { calibrate, type Calibration, type QualityReport, type SweepPoint } from './part-quality.js';
 import type { ThroughputReport } from './part-throughput.js';
 import { renderPerf, type PerfReport } from './part-perf.js';
+import { renderScopes, type ScopesReport } from './part-scopes.js';
 import type { QualityMetrics } from './quality.js';
 import { renderPlot, type PlotSeries } from './svg-plot.js';
 
@@ -34,6 +35,7 @@ export interface BenchReport {
   latency?: LatencyReport;
   throughput?: ThroughputReport;
   perf?: PerfReport;
+  scopes?: ScopesReport;
   index?: IndexReport;
 }
 
@@ -188,6 +190,7 @@ export function renderSummary(r: BenchReport): string {
   }
 
   if (r.perf) L.push(...renderPerf(r.perf));
+  if (r.scopes) L.push(...renderScopes(r.scopes));
 
   const ix = r.index;
   if (ix) {

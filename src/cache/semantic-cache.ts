@@ -5,7 +5,9 @@ import type { Logger } from 'winston';
 import type { Embedder } from '../embedding/embedder.js';
 import type { ChatCompletion } from '../providers/types.js';
 import type { KvStores } from '../store/kv.js';
-import { VectorIndex, type HnswSettings } from '../vector-index/hnsw-index.js';
+import fs from 'node:fs';
+import type { HnswSettings } from '../vector-index/hnsw-index.js';
+import { ScopedIndex } from '../vector-index/scoped-index.js';
 import type { CacheDirectives } from './cache-control.js';
 import type { Guard } from './guard.js';
 import { hybridSimilarity, type HybridWeights } from './hybrid-score.js';
@@ -68,6 +70,8 @@ export interface SemanticCacheOptions {
   ttlSeconds: number;
   maxEntries: number;
   hnsw: HnswSettings;
+  /** Scopes up to this many entries are searched exactly; larger ones get their own HNSW index. */
+  flatScopeLimit?: number;
   now?: () => number;
 }
 
@@ -104,8 +108,10 @@ export class SemanticCache {
   private readonly hitStats: Keyv<HitStats>;
   /** In-memory view of live entries in least-recently-used-first order (Map keeps insertion order). */
   private readonly meta = new Map<number, EntryMeta>();
-  private index!: VectorIndex;
-  private readonly indexFile: string;
+  private index!: ScopedIndex;
+  /** One folder per embedding model: the HNSW indexes of large scopes (small ones are rebuilt from the store). */
+  private readonly indexDir: string;
+  private readonly legacyIndexFile: string;
   private saveTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -115,7 +121,9 @@ export class SemanticCache {
     this.entries = opts.kv.open<CacheEntry>('entries');
     this.exact = opts.kv.open<number>('exact');
     this.hitStats = opts.kv.open<HitStats>('hits');
-    this.indexFile = path.join(opts.dataDir, `index-${opts.embedder.name.replace(/[^\w.-]+/g, '_')}.hnsw`);
+    const modelName = opts.embedder.name.replace(/[^\w.-]+/g, '_');
+    this.indexDir = path.join(opts.dataDir, `index-${modelName}`);
+    this.legacyIndexFile = path.join(opts.dataDir, `index-${modelName}.hnsw`);
     this.now = opts.now ?? Date.now;
   }
 
@@ -159,11 +167,14 @@ export class SemanticCache {
     const t1 = performance.now();
     result.vector = vector;
     result.embedMs = t1 - t0;
-    const inScope = (id: number) => {
+    // The index is partitioned by scope, so candidates are in scope by construction; the callback
+    // (a native-to-JS call per candidate) is only needed when entries can be stale.
+    const mayBeStale = this.opts.ttlSeconds > 0 || directives.maxAgeSeconds !== undefined;
+    const live = (id: number) => {
       const m = this.meta.get(id);
-      return m !== undefined && m.scope === keys.scope && fresh(m);
+      return m !== undefined && fresh(m);
     };
-    const neighbors = this.index.search(vector!, CANDIDATES, inScope).map((n) => ({ ...n, similarity: this.score(n.id, n.similarity, keys.semanticText!) }));
+    const neighbors = this.index.search(keys.scope, vector!, CANDIDATES, mayBeStale ? live : undefined).map((n) => ({ ...n, similarity: this.score(n.id, n.similarity, keys.semanticText!) }));
     neighbors.sort((a, b) => b.similarity - a.similarity);
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
@@ -258,7 +269,7 @@ export class SemanticCache {
   saveIndex(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    this.index.save(this.indexFile);
+    this.index.save(this.indexDir);
   }
 
   async close(): Promise<void> {
@@ -268,8 +279,11 @@ export class SemanticCache {
 
   private async start(): Promise<void> {
     const { embedder, logger } = this.opts;
-    const loaded = VectorIndex.load(this.indexFile, embedder.dimension, embedder.name, this.opts.hnsw);
-    this.index = loaded ?? VectorIndex.create(embedder.dimension, embedder.name, this.opts.hnsw);
+    const indexOptions = { dimension: embedder.dimension, model: embedder.name, hnsw: this.opts.hnsw, flatLimit: this.opts.flatScopeLimit ?? 512 };
+    const loaded = fs.existsSync(path.join(this.indexDir, 'meta.json'));
+    this.index = ScopedIndex.load(this.indexDir, indexOptions);
+    // The single global index of earlier versions is derived data: entries keep their vectors.
+    for (const f of [this.legacyIndexFile, `${this.legacyIndexFile}.meta.json`]) fs.rmSync(f, { force: true });
     const all: CacheEntry[] = [];
     for await (const [, entry] of this.opts.kv.iterate<CacheEntry>('entries')) if (entry) all.push(entry);
     const byId = new Map(all.map((e) => [e.id, e]));
@@ -285,7 +299,7 @@ export class SemanticCache {
       if (this.index.has(e.id) || e.text === undefined) continue;
       const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
       if (v && v.length === embedder.dimension) {
-        this.index.add(e.id, v);
+        this.index.add(e.id, e.scope, v);
         added++;
       } else reembed.push(e);
     }
@@ -293,7 +307,7 @@ export class SemanticCache {
       const batch = reembed.slice(i, i + 64);
       const vectors = await embedder.embed(batch.map((e) => e.text!));
       for (const [j, e] of batch.entries()) {
-        this.index.add(e.id, vectors[j]!);
+        this.index.add(e.id, e.scope, vectors[j]!);
         e.vector = encodeVector(vectors[j]!);
         e.embedModel = embedder.name;
         await this.entries.set(String(e.id), e);
@@ -348,12 +362,20 @@ export class SemanticCache {
     this.tellPeers('remove', id);
   }
 
-  /** Adds a stored entry to the in-memory view and the index. */
+  /**
+   * Adds a stored entry to the in-memory view and the index. The index insert (the costly part
+   * for a scope with its own HNSW index) runs on the next turn of the event loop, after the
+   * answer that stored the entry has been written to the client.
+   */
   private track(entry: CacheEntry, vector?: Float32Array): void {
     this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: entry.createdAt, expiresAt: entry.expiresAt, hits: entry.hits, text: entry.text });
     if (vector) {
-      this.index.add(entry.id, vector);
-      this.scheduleSave();
+      setImmediate(() => {
+        // Removed in the meantime: nothing to index.
+        if (!this.meta.has(entry.id)) return;
+        this.index.add(entry.id, entry.scope, vector);
+        this.scheduleSave();
+      });
     }
   }
 
@@ -401,7 +423,7 @@ export class SemanticCache {
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       try {
-        this.index.save(this.indexFile);
+        this.index.save(this.indexDir);
       } catch (err) {
         this.opts.logger.error('index save failed', { error: (err as Error).message });
       }
