@@ -80,6 +80,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const metrics = createMetrics({ processMetrics: true });
     metrics.sources.cacheEntries = () => cache.size;
     metrics.sources.indexSize = () => cache.indexSize;
+    metrics.sources.storeDegraded = () => (kv!.health.degraded ? 1 : 0);
+    kv.health.on((e) => {
+      if (e.type === 'failure') {
+        metrics.storeFailures.inc({ op: e.op });
+        logger.error('store operation failed', { event: 'store_failure', op: e.op, error: e.error.message, began: e.began });
+      } else logger.warn('store recovered', { event: 'store_recovered', op: e.op, downMs: e.downMs });
+    });
     const stats = new StatsCollector({ logPrompts: config.log.prompts });
     const totals = new UsageTotalsStore(kv.open('totals', { throwOnErrors: true }), {
       onFlushError: (err) => logger.error('totals flush failed', { error: (err as Error).message }),
@@ -99,6 +106,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       onRecord: [observe],
       onRejected,
       admissionControl: admission,
+      storeHealth: kv.health,
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });

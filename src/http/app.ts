@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import type { SemanticCache } from '../cache/semantic-cache.js';
 import type { Config } from '../config.js';
 import type { AdmissionControl } from './admission-control.js';
+import type { StoreHealth } from '../store/store-health.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
 import { ApiError, sendError } from './errors.js';
@@ -18,6 +19,8 @@ export interface AppDeps extends ChatRouteDeps {
   admissionControl?: AdmissionControl;
   /** Extra routers mounted before the 404 handler (metrics, stats, dashboard). */
   extraRoutes?: (app: express.Express) => void;
+  /** The store's health; /health says "degraded" (still 200: requests are served) while it fails. */
+  storeHealth?: StoreHealth;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -28,7 +31,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(rejectNonCanonicalPaths);
 
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', cache: { entries: deps.cache.size, indexed: deps.cache.indexSize } });
+    const store = deps.storeHealth?.snapshot();
+    res.json({
+      status: store?.status ?? 'ok',
+      ...(store?.reason ? { reason: store.reason } : {}),
+      cache: { entries: deps.cache.size, indexed: deps.cache.indexSize },
+      ...(store ? { store } : {}),
+    });
   });
 
   const admitted = (parser: express.RequestHandler | undefined, handler: (req: Request, res: Response, next: NextFunction) => unknown): express.RequestHandler[] =>

@@ -60,8 +60,12 @@ export interface GatewayMetrics {
   readonly indexSize: Gauge<never>;
   /** (exact + semantic hits) / (hits + misses) since start; bypasses are not cache lookups. */
   readonly hitRatio: Gauge<never>;
-  /** Where the cache-size gauges read from at scrape time; the integrator sets them. */
-  readonly sources: { cacheEntries?: GaugeSource; indexSize?: GaugeSource };
+  /** Failed store operations, by kind (read, write, connect); see src/store/store-health.ts. */
+  readonly storeFailures: Counter<'op'>;
+  /** 1 while the store is degraded (some kind of operation failing), else 0. */
+  readonly storeDegraded: Gauge<never>;
+  /** Where the sourced gauges read from at scrape time; the integrator sets them. */
+  readonly sources: { cacheEntries?: GaugeSource; indexSize?: GaugeSource; storeDegraded?: GaugeSource };
   /** The model label to use for a client-supplied model name (caps label cardinality). */
   modelLabel(model: string): string;
   /** One finished request: the request counter, latency, tokens and money in one call. */
@@ -183,6 +187,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     cacheEntries: sourcedGauge('cache_entries', 'Entries in the response cache.', () => sources.cacheEntries),
     indexSize: sourcedGauge('index_size', 'Vectors in the semantic index.', () => sources.indexSize),
+    storeFailures: new Counter({
+      name: p + 'store_failures_total',
+      help: 'Failed store operations (disk full, Redis down...), by kind: read, write or connect.',
+      labelNames: ['op'] as const,
+      registers,
+    }),
+    storeDegraded: sourcedGauge('store_degraded', '1 while store operations are failing (requests are then served uncached), else 0.', () => sources.storeDegraded),
     hitRatio: new Gauge({
       name: p + 'cache_hit_ratio',
       help: 'Exact plus semantic hits over hits plus misses since start (bypasses excluded).',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
 import { FileLogMap } from './file-log-map.js';
+import { StoreHealth } from './store-health.js';
 
 /**
  * Storage is chosen by CACHE_STORE_URL and handed out as keyv instances, one per namespace
@@ -13,6 +14,8 @@ import { FileLogMap } from './file-log-map.js';
  */
 export interface KvStores {
   readonly kind: 'file' | 'memory' | 'redis';
+  /** Outcome of store operations, read by /health, /metrics and the logs. */
+  readonly health: StoreHealth;
   /** `throwOnErrors`: reads that fail throw instead of answering undefined (for counters). */
   open<V>(namespace: string, opts?: { throwOnErrors?: boolean }): Keyv<V>;
   /** Every live [key, value] of a namespace (keys without the namespace prefix). */
@@ -54,6 +57,7 @@ function openMap(
 ): KvStores {
   return {
     kind,
+    health: new StoreHealth(),
     open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: map, namespace, ...opts }),
     // keyv's own iterator filters by the namespace last set on the (shared) Map, so walk it here.
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
@@ -86,6 +90,7 @@ async function openRedis(url: string): Promise<KvStores> {
   let subscriber: RedisClientType | undefined;
   return {
     kind: 'redis',
+    health: new StoreHealth(),
     redis: client,
     open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace, ...opts }),
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {

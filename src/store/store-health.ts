@@ -1,0 +1,82 @@
+/**
+ * One health record for the gateway's store, whatever the backend (embedded LMDB, Redis): the
+ * store code reports each operation's outcome here, and /health, /metrics and the logs read it.
+ *
+ * Failures are tracked per kind of operation, because backends fail differently: a full disk
+ * fails writes while reads still work (a successful read must not clear a write failure), while
+ * a Redis outage fails everything. The store is degraded while any kind's last outcome was a
+ * failure; the next success of that kind clears it.
+ */
+export type StoreOp = 'read' | 'write' | 'connect';
+
+export interface StoreHealthSnapshot {
+  status: 'ok' | 'degraded';
+  /** Why it is degraded: the failing operation kinds and their last error. */
+  reason?: string;
+  /** ISO time the current degradation began. */
+  since?: string;
+  /** Failures of each kind since start. */
+  failures: Record<StoreOp, number>;
+}
+
+export type StoreHealthEvent =
+  | { type: 'failure'; op: StoreOp; error: Error; /** first failure of a streak */ began: boolean }
+  | { type: 'recovered'; op: StoreOp; downMs: number };
+
+export type StoreHealthListener = (event: StoreHealthEvent) => void;
+
+export class StoreHealth {
+  private readonly failing = new Map<StoreOp, { message: string; since: number }>();
+  private readonly counts: Record<StoreOp, number> = { read: 0, write: 0, connect: 0 };
+  private readonly listeners: StoreHealthListener[] = [];
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Logs and metrics subscribe here (server wiring); the store only reports. */
+  on(listener: StoreHealthListener): void {
+    this.listeners.push(listener);
+  }
+
+  markFailure(op: StoreOp, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.counts[op]++;
+    const began = !this.failing.has(op);
+    const current = this.failing.get(op);
+    this.failing.set(op, { message: error.message, since: current?.since ?? this.now() });
+    this.emit({ type: 'failure', op, error, began });
+  }
+
+  markOk(op: StoreOp): void {
+    const current = this.failing.get(op);
+    if (!current) return;
+    this.failing.delete(op);
+    this.emit({ type: 'recovered', op, downMs: this.now() - current.since });
+  }
+
+  get degraded(): boolean {
+    return this.failing.size > 0;
+  }
+
+  /** Failures of one kind since start (a Prometheus counter reads this). */
+  failureCount(op: StoreOp): number {
+    return this.counts[op];
+  }
+
+  snapshot(): StoreHealthSnapshot {
+    const failures = { ...this.counts };
+    if (this.failing.size === 0) return { status: 'ok', failures };
+    const parts = [...this.failing].map(([op, f]) => `store ${op} failing: ${f.message}`);
+    const since = Math.min(...[...this.failing.values()].map((f) => f.since));
+    return { status: 'degraded', reason: parts.join('; '), since: new Date(since).toISOString(), failures };
+  }
+
+  private emit(event: StoreHealthEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        /* a broken listener must not turn a store report into a request failure */
+      }
+    }
+  }
+}
