@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { FakeOpenAI } from './helpers/fake-openai.js';
 import { chat, tempDir } from './helpers/gateway.js';
@@ -48,9 +49,9 @@ describe('crash safety (the real entry point, killed with SIGKILL)', () => {
       const r = await chat(gw, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: p }] });
       expect(r.headers.get('x-cache-status')).to.equal('miss');
     }
-    // Killed before the debounced index save: only the store's log has the entries.
+    // Killed before the debounced index save: only the store has the entries.
     await kill9(gw.child);
-    expect(fs.existsSync(path.join(dataDir, 'store.log.lock'))).to.equal(true);
+    expect(fs.existsSync(path.join(dataDir, 'store.mdb.gateway-lock'))).to.equal(true);
 
     gw = await spawnGateway(env);
     try {
@@ -66,17 +67,21 @@ describe('crash safety (the real entry point, killed with SIGKILL)', () => {
     }
   });
 
-  it('drops a torn last line in the store log instead of failing to start', async () => {
-    const dataDir = tempDir('gw-torn-');
-    const env = { UPSTREAM_BASE_URL: upstream.url, DATA_DIR: dataDir };
-    let gw = await spawnGateway(env);
-    await chat(gw, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Name the largest planet' }] });
-    await kill9(gw.child);
-    fs.appendFileSync(path.join(dataDir, 'store.log'), '{"k":"entries:12","v":"{\\"val');
-    gw = await spawnGateway(env);
+  it('lets the keys CLI create and revoke keys while the gateway runs on the embedded store', async () => {
+    const dataDir = tempDir('gw-cli-');
+    const env = { UPSTREAM_BASE_URL: upstream.url, DATA_DIR: dataDir, REQUIRE_API_KEY: 'true' };
+    const gw = await spawnGateway(env);
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/keys.ts', ...args], {
+        env: { ...process.env, ...env, CACHE_STORE_URL: '', LOG_LEVEL: 'silent' },
+      });
     try {
-      const r = await chat(gw, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Name the largest planet' }] });
-      expect(r.headers.get('x-cache-status')).to.equal('hit');
+      const key = /sk-gw-[A-Za-z0-9_-]+/.exec((await cli('create', '--name', 'live')).stdout)?.[0];
+      expect(key).to.be.a('string');
+      const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Which key am I?' }] };
+      expect((await chat(gw, body, { authorization: `Bearer ${key}` })).status).to.equal(200);
+      await cli('revoke', 'live');
+      expect((await chat(gw, body, { authorization: `Bearer ${key}` })).status).to.equal(401);
     } finally {
       await kill9(gw.child);
     }

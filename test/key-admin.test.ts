@@ -57,7 +57,7 @@ describe('gateway keys over the admin HTTP API (a running gateway on the embedde
     expect((await fetch(`${gw.url}/v1/gateway/keys/app1`, { method: 'DELETE', headers: admin })).status).to.equal(404);
 
     // Neither the gateway key nor the provider key is written to the store.
-    const store = fs.readFileSync(path.join(dataDir, 'store.log'), 'utf8');
+    const store = fs.readFileSync(path.join(dataDir, 'store.mdb'), 'latin1');
     expect(store).to.not.include(key);
     expect(store).to.not.include('sk-upstream-secret');
   });

@@ -73,11 +73,11 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       });
       const key = /sk-gw-[A-Za-z0-9_-]+/.exec(stdout)?.[0];
       expect(key).to.be.a('string');
-      const log = fs.readFileSync(path.join(dataDir, 'store.log'), 'utf8');
+      const log = fs.readFileSync(path.join(dataDir, 'store.mdb'), 'latin1');
       expect(log).to.not.contain(key!);
       expect(log).to.not.contain(key!.slice(6, 30));
       expect(log).to.contain(hashGatewayKey(key!));
-      expect(log).to.contain('\\"rpm\\":60').and.contain('\\"tpm\\":100000').and.contain('\\"dailyUsd\\":5');
+      expect(log).to.contain('"rpm":60').and.contain('"tpm":100000').and.contain('"dailyUsd":5');
 
       const lines: string[] = [];
       expect(await runKeysCli(['list'], { DATA_DIR: dataDir }, (l) => lines.push(l), () => {})).to.equal(0);
@@ -493,7 +493,7 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       } finally {
         await gw.close();
       }
-      const stored = fs.readFileSync(path.join(config.dataDir, 'store.log'), 'utf8');
+      const stored = fs.readFileSync(path.join(config.dataDir, 'store.mdb'), 'latin1');
       expect(stored).to.contain('[EMAIL_1]');
       expect(stored).to.not.contain(EMAIL).and.not.contain(OTHER).and.not.contain('555 0100');
     });

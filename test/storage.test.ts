@@ -3,7 +3,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { parseCacheDirectives } from '../src/cache/cache-control.js';
 import { computeCacheKeys } from '../src/cache/request-key.js';
-import { FileLogMap } from '../src/store/file-log-map.js';
+import { readLegacyLog } from '../src/store/legacy-log.js';
+import { openKvStores } from '../src/store/kv.js';
 import { VectorIndex } from '../src/vector-index/hnsw-index.js';
 import { tempDir } from './helpers/gateway.js';
 
@@ -62,45 +63,86 @@ describe('VectorIndex (hnswlib-node)', () => {
   });
 });
 
-describe('FileLogMap (the embedded store)', () => {
-  it('replays sets, deletes and clears, and compacts without losing data', () => {
-    const file = path.join(tempDir('log-'), 'store.log');
-    const m = new FileLogMap(file, 0, 1024);
-    for (let i = 0; i < 1500; i++) m.set('k', String(i)); // forces compaction (1 KiB slack)
-    m.set('a', '1');
-    m.delete('a');
-    m.set('b', '2');
-    m.close();
-    expect(fs.readFileSync(file, 'utf8').split('\n').length).to.be.lessThan(600);
-    const again = new FileLogMap(file, 0);
-    expect([...again.entries()]).to.deep.equal([
-      ['k', '1499'],
-      ['b', '2'],
-    ]);
-    again.clear();
-    again.set('c', '3');
-    again.close();
-    const third = new FileLogMap(file, 0);
-    expect([...third.entries()]).to.deep.equal([['c', '3']]);
-    third.close();
+describe('the embedded store (LMDB behind keyv)', () => {
+  it('keeps namespaces apart, persists across reopen and clears one namespace only', async () => {
+    const dir = tempDir('lmdb-');
+    let kv = await openKvStores('file://', dir);
+    const a = kv.open<{ n: number }>('alpha');
+    const b = kv.open<string>('beta');
+    expect(await a.set('1', { n: 1 })).to.equal(true);
+    await a.set('2', { n: 2 });
+    await b.set('1', 'one');
+    await a.set('gone', { n: 0 }, 1); // expires after 1 ms
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await a.delete('2')).to.equal(true);
+    await kv.close();
+
+    kv = await openKvStores('file://', dir);
+    const got: Array<[string, unknown]> = [];
+    for await (const e of kv.iterate('alpha')) got.push(e);
+    expect(got).to.deep.equal([['1', { n: 1 }]]);
+    await kv.open('alpha').clear();
+    expect(await kv.open<string>('beta').get('1')).to.equal('one');
+    expect(await kv.open('alpha').get('1')).to.equal(undefined);
+    expect(fs.existsSync(path.join(dir, 'store.mdb'))).to.equal(true);
+    await kv.close();
   });
 
-  it('drops a torn final line and keeps appending after it', () => {
-    const file = path.join(tempDir('log-'), 'store.log');
-    const m = new FileLogMap(file, 0);
-    m.set('x', 'ok');
-    m.close();
-    fs.appendFileSync(file, '{"k":"y","v":"half');
-    const m2 = new FileLogMap(file, 0);
-    expect(m2.get('y')).to.equal(undefined);
-    m2.set('z', 'fine');
-    m2.close();
-    const m3 = new FileLogMap(file, 0);
-    expect([...m3.entries()]).to.deep.equal([
-      ['x', 'ok'],
-      ['z', 'fine'],
-    ]);
-    m3.close();
+  it('imports an old store.log once, skipping torn records instead of stopping at them', async () => {
+    const dir = tempDir('lmdb-migrate-');
+    const rec = (k: string, value: unknown) => JSON.stringify({ k, v: JSON.stringify({ value }) });
+    const log = [
+      rec('gateway-keys:h1', { name: 'app', revokedAt: null }),
+      rec('entries:1', { answer: 'first' }),
+      // A short write at ENOSPC: no newline, the next append lands on the same line.
+      '{"k":"entries:2","v":"{\\"val' + rec('gateway-keys:h1', { name: 'app', revokedAt: 1234 }),
+      '{"k":"entries:3","v":"garbage',
+      rec('entries:4', { answer: 'after the torn ones' }),
+      JSON.stringify({ k: 'entries:1', d: 1 }),
+      '{"k":"entries:5","v":"torn at the en',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'store.log'), log);
+    let kv = await openKvStores('file://', dir);
+    // The revocation written after the torn record holds: a revoked key must not work again.
+    expect(await kv.open('gateway-keys').get('h1')).to.deep.equal({ name: 'app', revokedAt: 1234 });
+    const entries: string[] = [];
+    for await (const [k] of kv.iterate('entries')) entries.push(k);
+    expect(entries).to.deep.equal(['4']);
+    expect(fs.existsSync(path.join(dir, 'store.log'))).to.equal(false);
+    expect(fs.existsSync(path.join(dir, 'store.log.migrated'))).to.equal(true);
+    await kv.open('entries').set('6', { answer: 'new' });
+    await kv.close();
+
+    // Opened again: no second import (the renamed log is left alone), new writes kept.
+    kv = await openKvStores('file://', dir);
+    expect(await kv.open('entries').get('6')).to.deep.equal({ answer: 'new' });
+    expect(await kv.open('entries').get('4')).to.deep.equal({ answer: 'after the torn ones' });
+    await kv.close();
+  });
+
+  it('reads the legacy log linearly: counts records and torn lines', () => {
+    const file = path.join(tempDir('legacy-'), 'store.log');
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(JSON.stringify({ k: `hits:${i % 100}`, v: String(i) }));
+    lines.splice(500, 0, '{"k":"x","v":"to');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const { data, records, torn } = readLegacyLog(file);
+    expect(records).to.equal(20_000);
+    expect(torn).to.equal(1);
+    expect(data.size).to.equal(100);
+    expect(data.get('hits:99')).to.equal('19999');
+  });
+
+  it('lets a tool (no gateway lock) read and write while a gateway has the store open', async () => {
+    const dir = tempDir('lmdb-lock-');
+    const gw = await openKvStores('file://', dir);
+    await gw.open('k').set('a', 1);
+    const tool = await openKvStores('file://', dir, { lock: false });
+    expect(await tool.open('k').get('a')).to.equal(1);
+    await tool.open('k').set('b', 2);
+    await tool.close();
+    expect(await gw.open('k').get('b')).to.equal(2);
+    await gw.close();
   });
 });
 

@@ -226,8 +226,13 @@ export class SemanticCache {
     };
     // Entry first, then the exact pointer: a crash in between leaves an unreferenced entry (found
     // and indexed on start), never a pointer to nothing.
-    await this.entries.set(String(entry.id), entry);
-    await this.exact.set(keys.exactKey, entry.id);
+    // keyv answers false when the backend refused the write (full disk, store down): the entry is
+    // then not cached, and the caller logs it (the backend has marked the store degraded).
+    if (!(await this.entries.set(String(entry.id), entry))) throw new Error('the store refused the cache entry');
+    if (!(await this.exact.set(keys.exactKey, entry.id))) {
+      await this.entries.delete(String(entry.id));
+      throw new Error('the store refused the exact-match pointer');
+    }
     this.track(entry, vector);
     this.tellPeers('add', entry.id);
     while (this.meta.size > this.opts.maxEntries) {

@@ -8,8 +8,8 @@ import { openKvStores } from '../store/kv.js';
 
 /**
  * `npm run keys -- create|list|revoke`: manages gateway keys in the same store the gateway uses
- * (CACHE_STORE_URL / DATA_DIR from the same environment). With the embedded file store the
- * gateway holds a lock on it, so stop the gateway first; with Redis, keys take effect at once.
+ * (CACHE_STORE_URL / DATA_DIR from the same environment). It works while the gateway runs, with
+ * the embedded store (LMDB, multi-process safe) as with Redis; keys take effect at once.
  */
 
 const USAGE = `usage: npm run keys -- <command>
@@ -82,10 +82,11 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
 
     let kv;
     try {
-      kv = await openKvStores(config.cache.storeUrl, config.dataDir);
+      // No gateway lock: the embedded database is multi-process safe, so keys can be managed while
+      // the gateway runs (it reads keys from the store on every request).
+      kv = await openKvStores(config.cache.storeUrl, config.dataDir, { lock: false });
     } catch (e) {
       err(`cannot open the gateway's store: ${(e as Error).message}`);
-      err('With the embedded file store, stop the gateway first (it locks the store), or run the gateway on Redis (CACHE_STORE_URL=redis://...).');
       return 1;
     }
     try {

@@ -53,7 +53,8 @@ export class GatewayKeyStore {
   private readonly kv: Keyv<GatewayKeyRecord>;
 
   constructor(private readonly stores: KvStores) {
-    this.kv = stores.open<GatewayKeyRecord>(GatewayKeyStore.NAMESPACE);
+    // A key write that fails (full disk, store down) must fail the create/revoke, not report success.
+    this.kv = stores.open<GatewayKeyRecord>(GatewayKeyStore.NAMESPACE, { throwOnErrors: true });
   }
 
   static readonly NAMESPACE = 'gateway-keys';

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
-import { FileLogMap } from './file-log-map.js';
+import { openLmdbStore } from './lmdb-store.js';
+import { ProcessLock } from './process-lock.js';
 import { StoreHealth } from './store-health.js';
 
 /**
  * Storage is chosen by CACHE_STORE_URL and handed out as keyv instances, one per namespace
  * (entries, exact keys, totals, gateway keys, limits...). Modules never know which backend runs.
- *   unset / file://   -> embedded append-only log under DATA_DIR (survives restarts, no server)
+ *   unset / file://   -> embedded LMDB database, DATA_DIR/store.mdb or file://<path> (survives
+ *                        restarts, no server; an earlier version's store.log is imported once)
  *   memory://         -> in-process Map (lost on restart; for benchmarks and experiments)
  *   redis://...       -> Redis through @keyv/redis (shared by several gateway processes)
  */
@@ -27,7 +30,7 @@ export interface KvStores {
    * store's database); undefined for stores only one process can open.
    */
   readonly broadcast?: Broadcast;
-  /** Flush buffered writes to disk (file backend). */
+  /** Kept for callers of the old log store; LMDB and Redis make writes durable themselves. */
   sync(): void;
   close(): Promise<void>;
 }
@@ -37,16 +40,58 @@ export interface Broadcast {
   subscribe(topic: string, onMessage: (message: string) => void): Promise<void>;
 }
 
-export async function openKvStores(storeUrl: string | undefined, dataDir: string): Promise<KvStores> {
+export interface OpenKvOptions {
+  /**
+   * Take the one-gateway-per-store lock (default). Tools such as the keys CLI pass false: the
+   * embedded database is multi-process safe, only a second gateway on it would be wrong.
+   */
+  lock?: boolean;
+}
+
+export async function openKvStores(storeUrl: string | undefined, dataDir: string, opts: OpenKvOptions = {}): Promise<KvStores> {
   const url = storeUrl ?? 'file://';
   if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url);
   if (url === 'memory://') return openMap('memory', new Map<string, string>());
-  if (url.startsWith('file://')) {
-    const file = url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.log');
-    const map = new FileLogMap(file);
-    return openMap('file', map, () => map.sync(), () => map.close());
-  }
+  if (url.startsWith('file://')) return openFile(url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.mdb'), opts.lock ?? true);
   throw new Error(`CACHE_STORE_URL must be file://[path], memory:// or redis://...; got a value with another scheme`);
+}
+
+/**
+ * file://<path>: the LMDB file <base>.mdb, where <base> is the path without a .mdb or .log
+ * extension; <base>.log, the store of earlier versions, is imported on first open.
+ */
+function openFile(given: string, lock: boolean): KvStores {
+  const base = given.replace(/\.(mdb|log)$/, '');
+  const file = `${base}.mdb`;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const held = lock ? ProcessLock.acquire(`${file}.gateway-lock`, file) : undefined;
+  const health = new StoreHealth();
+  let store;
+  try {
+    store = openLmdbStore(file, health, { migrateFrom: `${base}.log` });
+  } catch (err) {
+    held?.release();
+    throw err;
+  }
+  const lmdb = store;
+  return {
+    kind: 'file',
+    health,
+    open: <V>(namespace: string, o: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: lmdb.adapter(), namespace, ...o }),
+    iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
+      const now = Date.now();
+      for (const [key, raw] of lmdb.range(namespace)) {
+        const data = JSON.parse(raw) as { value: V; expires?: number | null };
+        if (typeof data.expires === 'number' && data.expires < now) continue;
+        yield [key, data.value];
+      }
+    },
+    sync: () => {},
+    close: async () => {
+      await lmdb.close();
+      held?.release();
+    },
+  };
 }
 
 function openMap(

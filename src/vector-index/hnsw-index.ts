@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
-import { fsyncDir } from '../store/file-log-map.js';
+import { fsyncDir } from '../store/process-lock.js';
 
 export interface Neighbor {
   id: number;
