@@ -12,11 +12,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: node_modules/.installed
 
-build: install
+# dist/ is rebuilt only when a compiled input changed, so a second `make run` starts at once; tsc's
+# own incremental state (dist/.tsbuildinfo) keeps a rebuild after a small change short.
+TS_INPUTS := tsconfig.json $(shell find src test bench models -name node_modules -prune -o \( -name '*.ts' -o -name '*.json' \) -path 'src/*' -print -o -name '*.ts' -print)
+dist/.built: node_modules/.installed $(TS_INPUTS)
 	npx tsc -p tsconfig.json
+	@touch $@
 
+build: dist/.built
+
+# In the foreground (Ctrl-C stops it); node directly, since npm's own start-up adds a second.
 run: build
-	$(NPM) start
+	node dist/src/main.js
 
 test: build
 	npx mocha
