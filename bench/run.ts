@@ -1,10 +1,10 @@
 /**
  * `make bench`: hit quality through the real gateway, the threshold sweep, latency and overhead,
  * throughput under autocannon, and index scale. Progress on stderr; results in
- * bench/results/<date>-<sha>[-quick]/ (summary.md, results.json, the SVG plot) and a copy of the
- * summary in bench/results/latest.md. BENCH_QUICK=1 ~1 minute; BENCH_FULL=1 adds 1M index entries;
- * BENCH_PARTS=quality,latency,throughput,index picks parts; BENCH_OUT=<dir> writes elsewhere and
- * leaves latest.md alone.
+ * bench/results/tmp/<date>-<sha>[-quick]/ (summary.md, results.json, the SVG plot; ignored by git).
+ * BENCH_PUBLISH=1 on a full run writes bench/results/<date>-<sha>/ and a copy of the summary in
+ * bench/results/latest.md instead. BENCH_QUICK=1 ~1 minute; BENCH_FULL=1 adds 1M index entries;
+ * BENCH_PARTS=quality,latency,throughput,index picks parts; BENCH_OUT=<dir> writes there.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import { scoringFor } from './lib/cache-sim.js';
 import { repoRoot, sharedDataDir } from './lib/datasets.js';
 import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './lib/gateway-proc.js';
 import { benchOptions } from './lib/options.js';
+import { publishError, resultLocation } from './lib/output.js';
 import { runIndexScale } from './lib/part-index.js';
 import { runLatency } from './lib/part-latency.js';
 import { runPerf } from './lib/part-perf.js';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const root = repoRoot();
   const opts = benchOptions();
+  const refused = publishError(process.env, opts.mode === 'quick');
+  if (refused) throw new Error(refused);
   const dataDir = sharedDataDir();
   const baseEnv = gatewayEnv({});
   const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
@@ -167,16 +170,18 @@ async function main(): Promise<void> {
   report.meta.durationSec = (performance.now() - started) / 1000;
 
   const name = `${report.meta.generatedAt.slice(0, 10)}-${sha}${opts.mode === 'quick' ? '-quick' : ''}`;
-  const outDir = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(root, 'bench', 'results', name);
+  const { outDir, latestFile, linkPrefix } = resultLocation({ root, name, quick: opts.mode === 'quick', env: process.env });
   fs.mkdirSync(outDir, { recursive: true });
   const summary = renderSummary(report);
   fs.writeFileSync(path.join(outDir, 'summary.md'), summary);
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 1) + '\n');
   if (report.quality) fs.writeFileSync(path.join(outDir, PLOT_FILE), renderQualityPlot(report.quality));
-  if (!process.env.BENCH_OUT) {
+  if (latestFile) {
     // latest.md sits one folder up: its links point into the run's folder.
-    const latest = summary.replace(`](${PLOT_FILE})`, `](${name}/${PLOT_FILE})`).replace('Raw numbers: `results.json`', `Raw numbers: \`${name}/results.json\``);
-    fs.writeFileSync(path.join(root, 'bench', 'results', 'latest.md'), latest);
+    const latest = summary
+      .replace(`](${PLOT_FILE})`, `](${linkPrefix}/${PLOT_FILE})`)
+      .replace('Raw numbers: `results.json`', `Raw numbers: \`${linkPrefix}/results.json\``);
+    fs.writeFileSync(latestFile, latest);
   }
   log(`done in ${(report.meta.durationSec / 60).toFixed(1)} min: ${path.relative(root, outDir) || outDir}/summary.md`);
   process.stdout.write(summary + '\n');

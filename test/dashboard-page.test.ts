@@ -6,10 +6,10 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_KEY_STORAGE, dashboardPage } from '../src/observability/dashboard/page.js';
 import { StatsCollector, type StatsSnapshot } from '../src/observability/stats.js';
-import { chromiumAvailable, launchChromium } from './helpers/browser.js';
+import { chromiumAvailable, launchChromium, SCREENSHOT_DIR } from './helpers/browser.js';
 
 const ADMIN_KEY = 'test-admin-key';
-const SCREENSHOT = path.resolve('bench/results/dashboard.png');
+const SCREENSHOT = path.resolve(SCREENSHOT_DIR, 'dashboard.png');
 const NOW = Date.parse('2026-03-01T12:30:00.000Z');
 const XSS_MODEL = '<img src=x id=injected onerror="document.title=\'pwned\'">';
 

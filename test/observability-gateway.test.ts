@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Gateway } from '../src/server.js';
-import { chromiumAvailable, launchChromium } from './helpers/browser.js';
+import { chromiumAvailable, launchChromium, SCREENSHOT_DIR } from './helpers/browser.js';
 import { FakeOpenAI } from './helpers/fake-openai.js';
 import { chat, parseSseBody, startTestGateway, tempDir, testConfig } from './helpers/gateway.js';
 
@@ -118,7 +118,10 @@ describe('accounting and observability through the gateway', () => {
   });
 
   it('shows on the dashboard, in a real browser, the numbers the stats endpoint reports', async function () {
-    if (!chromiumAvailable()) this.skip();
+    if (!chromiumAvailable()) {
+      console.log('      (/usr/bin/chromium is absent: skipping the live dashboard browser test; apt-get install -y chromium)');
+      this.skip();
+    }
     const q = (content: string) => ({ model: 'test-model', messages: [{ role: 'user', content }] });
     for (const p of ['How tall is Mount Everest?', 'What is the capital of Japan?', 'Who painted the Mona Lisa?']) {
       await chat(gw, q(p));
@@ -140,8 +143,8 @@ describe('accounting and observability through the gateway', () => {
       expect(await shown('misses')).to.equal(stats.totals.misses);
       expect(await shown('saved-usd')).to.be.closeTo(stats.totals.savedUsd, 1e-9);
       expect(stats.totals.hits).to.be.greaterThan(2);
-      fs.mkdirSync('bench/results', { recursive: true });
-      await page.screenshot({ path: 'bench/results/dashboard-live.png', fullPage: true });
+      fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'dashboard-live.png'), fullPage: true });
     } finally {
       await browser.close();
     }

@@ -8,6 +8,12 @@ import { chromium, type Browser } from 'playwright-core';
  */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
+/**
+ * Where browser tests leave their screenshots: an untracked folder, so `make test` never rewrites
+ * the committed pictures in bench/results/ (copy one over by hand to refresh the README's).
+ */
+export const SCREENSHOT_DIR = 'bench/results/tmp';
+
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
