@@ -8,6 +8,54 @@ import type { ChatMessage, ChatRequest } from '../providers/types.js';
  */
 const NON_OUTPUT_FIELDS = new Set(['messages', 'stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'model']);
 
+/**
+ * Values OpenAI documents as the default of a parameter: sending one asks for exactly what leaving
+ * the parameter out asks for, so it must not split the cache. Anything not listed is kept as sent.
+ */
+const DEFAULTS: Record<string, unknown> = {
+  temperature: 1,
+  top_p: 1,
+  n: 1,
+  presence_penalty: 0,
+  frequency_penalty: 0,
+  logprobs: false,
+  parallel_tool_calls: true,
+};
+
+function isEmpty(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+}
+
+/**
+ * The output-affecting parameters of a request, with spellings that mean the same folded into
+ * one: a documented default is the same as no value, `max_tokens` is the older name of
+ * `max_completion_tokens`, `stop: "x"` is `stop: ["x"]`, an empty stop list or logit_bias is none,
+ * `response_format: {type:"text"}` is the default format, and `tool_choice` `"auto"` with tools
+ * or `"none"` without them is what the API does anyway. Only the hash sees this: the request
+ * goes upstream as the client sent it.
+ */
+export function scopeParams(request: ChatRequest): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(request)) {
+    if (NON_OUTPUT_FIELDS.has(k) || v === null || v === undefined) continue;
+    if (k in DEFAULTS && v === DEFAULTS[k]) continue;
+    params[k] = v;
+  }
+  if (params.max_tokens !== undefined && (params.max_completion_tokens === undefined || params.max_completion_tokens === params.max_tokens)) {
+    params.max_completion_tokens = params.max_tokens;
+    delete params.max_tokens;
+  }
+  if (typeof params.stop === 'string') params.stop = [params.stop];
+  for (const k of ['stop', 'logit_bias', 'tools']) if (isEmpty(params[k])) delete params[k];
+  const rf = params.response_format as { type?: unknown } | undefined;
+  if (rf && typeof rf === 'object' && rf.type === 'text' && Object.keys(rf).length === 1) delete params.response_format;
+  const hasTools = Array.isArray(params.tools);
+  if ((params.tool_choice === 'auto' && hasTools) || (params.tool_choice === 'none' && !hasTools)) delete params.tool_choice;
+  if (!hasTools) delete params.parallel_tool_calls;
+  return params;
+}
+
 export interface CacheKeys {
   /** Entries may only answer requests with the same scope. */
   scope: string;
@@ -67,8 +115,7 @@ export function computeCacheKeys(input: ScopeInput): CacheKeys {
   const { request } = input;
   const messages = request.messages;
   const last = messages[messages.length - 1]!;
-  const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(request)) if (!NON_OUTPUT_FIELDS.has(k) && v !== null) params[k] = v;
+  const params = scopeParams(request);
   // Everything before the last turn (system prompt, earlier turns) is context the answer depends on.
   const context = messages.slice(0, -1).map((m) => ({ ...m, content: typeof m.content === 'string' ? normalizeText(m.content) : m.content }));
   const scope = sha256(
