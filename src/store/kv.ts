@@ -133,13 +133,17 @@ async function openRedis(url: string): Promise<KvStores> {
   await client.set('semcache:store-id', randomUUID(), { NX: true });
   const storeId = await client.get('semcache:store-id');
   let subscriber: RedisClientType | undefined;
+  const readers = new Map<string, Keyv<unknown>>();
   return {
     kind: 'redis',
     health: new StoreHealth(),
     redis: client,
     open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace, ...opts }),
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
-      const kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace });
+      // One reader per namespace for the life of the store: every KeyvRedis adds its own listeners
+      // to the shared client, so a new one per sweep or purge would pile them up without end.
+      let kv = readers.get(namespace) as Keyv<V> | undefined;
+      if (!kv) readers.set(namespace, (kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace })));
       for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];
     },
     broadcast: {
