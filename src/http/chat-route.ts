@@ -15,7 +15,7 @@ import { SSE_DONE, sseData } from '../providers/sse.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
 import type { ChunkSource, UpstreamOutcome } from '../providers/upstream-client.js';
 import { parseChatRequest } from './chat-schema.js';
-import { ApiError, sendError } from './errors.js';
+import { ApiError, errorBody, sendError } from './errors.js';
 import { setSafeHeaders } from './header-values.js';
 import { accountHeaders, scopedTenant } from './tenant.js';
 
@@ -185,8 +185,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         record.status = outcome.status;
         record.errorMessage = outcome.message;
         if (flight.leader && live?.started) {
-          // Chunks already went out: the only honest signal left is to cut the connection.
-          res.destroy();
+          live.fail(outcome.body, outcome.message);
           return;
         }
         setSafeHeaders(res, outcome.headers);
@@ -311,6 +310,19 @@ class LiveStream {
       this.res.write(sseData(this.present(out)));
     }
   };
+
+  /**
+   * The upstream failed after chunks went out (status 200 already sent): end the stream as OpenAI
+   * does, with an error event the SDKs raise as an APIError, and no [DONE], so no client takes the
+   * partial answer for a whole one.
+   */
+  fail(body: unknown, message: string): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    const upstream = (body as { error?: { type?: unknown; code?: unknown } } | undefined)?.error;
+    const type = typeof upstream?.type === 'string' ? upstream.type : 'upstream_error';
+    const code = typeof upstream?.code === 'string' ? upstream.code : null;
+    this.res.end(sseData(errorBody(message, type, code)));
+  }
 
   finish(): void {
     if (!this.started) {

@@ -75,9 +75,38 @@ export class StreamAssembler {
   }
 }
 
+/** The longest replayed piece, in code points: text with no spaces (CJK, long URLs) still streams. */
+const MAX_PIECE = 12;
+
 /**
- * The stream a client would have received for `completion`: a role chunk, the content, tool
- * calls, the finish chunk, and (when asked for) a usage chunk with no choices.
+ * Cuts an answer into about token-sized pieces for replay, the way a model streams it: a piece
+ * starts where a word starts (its leading whitespace included, as in " world") and is cut after
+ * MAX_PIECE code points. One linear pass; the pieces join back to exactly `text`.
+ */
+export function replayPieces(text: string): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  let length = 0;
+  let prevSpace = false;
+  for (const ch of text) {
+    const space = /\s/.test(ch);
+    if (length > 0 && ((space && !prevSpace) || length >= MAX_PIECE)) {
+      pieces.push(current);
+      current = '';
+      length = 0;
+    }
+    current += ch;
+    length++;
+    prevSpace = space;
+  }
+  if (current) pieces.push(current);
+  return pieces;
+}
+
+/**
+ * The stream a client would have received for `completion`: a role chunk, the content in about
+ * token-sized pieces (so a UI that renders tokens as they come sees a hit stream like a miss),
+ * tool calls, the finish chunk, and (when asked for) a usage chunk with no choices.
  */
 export function completionToChunks(completion: ChatCompletion, includeUsage: boolean): ChatCompletionChunk[] {
   const base = { id: completion.id, object: 'chat.completion.chunk' as const, created: completion.created, model: completion.model };
@@ -86,8 +115,8 @@ export function completionToChunks(completion: ChatCompletion, includeUsage: boo
   for (const choice of completion.choices) {
     const m = choice.message;
     chunks.push({ ...base, ...fp, choices: [{ index: choice.index, delta: { role: m.role, content: '' }, finish_reason: null }] });
-    if (typeof m.content === 'string' && m.content.length > 0) {
-      chunks.push({ ...base, ...fp, choices: [{ index: choice.index, delta: { content: m.content }, finish_reason: null }] });
+    if (typeof m.content === 'string') {
+      for (const piece of replayPieces(m.content)) chunks.push({ ...base, ...fp, choices: [{ index: choice.index, delta: { content: piece }, finish_reason: null }] });
     }
     if (typeof m.refusal === 'string') {
       chunks.push({ ...base, ...fp, choices: [{ index: choice.index, delta: { refusal: m.refusal }, finish_reason: null }] });

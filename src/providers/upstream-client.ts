@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type Dispatcher } from 'undici';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Provider, Target } from './types.js';
+import { UpstreamStreamError, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Provider, type Target } from './types.js';
 import { parseSse } from './sse.js';
 import { StreamAssembler } from './stream-assembler.js';
 
@@ -82,7 +82,7 @@ export async function callUpstream(provider: Provider, target: Target, request: 
   try {
     res = await httpRequest(built.url, {
       method: 'POST',
-      headers: { ...opts.forwardHeaders, ...built.headers, ...(target.apiKey ? {} : opts.extraHeaders), accept: stream ? 'text/event-stream' : 'application/json' },
+      headers: { ...opts.forwardHeaders, ...built.headers, ...(target.apiKey ? {} : clientCredentials(provider, opts.extraHeaders)), accept: stream ? 'text/event-stream' : 'application/json' },
       body: JSON.stringify(built.body),
       signal: controller.signal,
       dispatcher: upstreamAgent,
@@ -146,13 +146,25 @@ export async function callUpstream(provider: Provider, target: Target, request: 
   } catch (err) {
     clearTimeout(timer);
     const reason = controller.signal.aborted ? `stalled for ${target.timeoutMs} ms` : (err as Error).message;
-    return fail(controller.signal.aborted ? 504 : 502, `upstream ${provider.name} stream failed: ${reason}`, true, started_);
+    const status = controller.signal.aborted ? 504 : 502;
+    const message = `upstream ${provider.name} stream failed: ${reason}`;
+    // An error the upstream reported in its stream keeps its type, for the client's error event.
+    const type = err instanceof UpstreamStreamError ? (err.errorType ?? 'upstream_error') : status === 504 ? 'timeout' : 'upstream_error';
+    const code = err instanceof UpstreamStreamError ? 'upstream_stream_error' : controller.signal.aborted ? 'upstream_timeout' : 'upstream_stream_cut';
+    return fail(status, message, true, started_, {}, { error: { message, type, code, param: null } });
   }
   clearTimeout(timer);
   if (!translator.done || !assembler.complete) {
     return fail(502, `upstream ${provider.name} stream ended before its final event`, true, started_);
   }
   return { ok: true, completion: assembler.result(), upstreamMs: performance.now() - started, target, provider: provider.name };
+}
+
+/** The client's credential (passed on only when the target has no key) in the provider's header. */
+function clientCredentials(provider: Provider, extra: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!extra?.authorization || !provider.clientCredentialHeaders) return extra;
+  const { authorization, ...rest } = extra;
+  return { ...rest, ...provider.clientCredentialHeaders(authorization) };
 }
 
 function isOpenAIError(body: unknown): boolean {

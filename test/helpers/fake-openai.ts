@@ -8,6 +8,8 @@ export interface Behavior {
   failStatus?: number;
   /** For streams: send this many chunks, then cut the connection without the final event. */
   abortAfterChunks?: number;
+  /** For streams: send this many chunks, then an SSE error event (`data: {"error":...}`) and end. */
+  errorAfterChunks?: number;
   /** Fixed reply text; default is derived from the prompt. */
   reply?: string;
   /** Delay between stream chunks. */
@@ -105,6 +107,11 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
     for (const [i, w] of words.entries()) {
       if (b.abortAfterChunks !== undefined && i >= b.abortAfterChunks) {
         res.destroy();
+        return;
+      }
+      if (b.errorAfterChunks !== undefined && i >= b.errorAfterChunks) {
+        send({ error: { message: 'fake upstream overloaded mid-stream', type: 'server_error', code: 'fake_overloaded' } });
+        res.end();
         return;
       }
       if (b.chunkDelayMs) await sleep(b.chunkDelayMs);
