@@ -20,6 +20,7 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-observers.js';
 import { mountObservabilityRoutes } from './observability/routes.js';
+import { gatewayKeyCredentialWarning, upstreamsWithoutKey } from './policy/upstream-credentials.js';
 import { GatewayKeyStore } from './policy/api-keys.js';
 import { mountKeyRoutes } from './policy/key-routes.js';
 import { StatsCollector } from './observability/stats.js';
@@ -76,6 +77,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const storeKv = kv;
     const { forward, listModels } = createForwarder(config, routing, { logger });
     const policy = createRequestPolicy({ config, kv, logger, prices, routingRedaction: routing?.redaction });
+    const keyless = upstreamsWithoutKey(config, routing);
+    if (keyless.length > 0 && (config.requireApiKey || (await new GatewayKeyStore(storeKv).list()).some((k) => !k.revokedAt))) {
+      logger.warn(gatewayKeyCredentialWarning(keyless), { event: 'upstream_credentials' });
+    }
 
     const metrics = createMetrics({ processMetrics: true });
     metrics.sources.cacheEntries = () => cache.size;

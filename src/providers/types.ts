@@ -132,6 +132,11 @@ export interface Provider {
   streamTranslator(req: ChatRequest): StreamTranslator;
   /** Upstream error body -> message safe to show (no secrets). */
   errorMessage?(status: number, body: unknown): string;
+  /**
+   * How a client's own `Authorization` header is sent to this provider when the target has no
+   * key of its own; default: as it came.
+   */
+  clientCredentialHeaders?(authorization: string): Record<string, string>;
 }
 
 export interface StreamTranslator {

@@ -20,6 +20,12 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
     fromUpstream: (body) => fromAnthropicMessage(body, now()),
     streamTranslator: (req) => new AnthropicStreamTranslator(req, now()),
     errorMessage: anthropicErrorMessage,
+    // Anthropic reads its key from x-api-key: a client that sends its Anthropic key the OpenAI way
+    // (Bearer) gets it moved there; an Authorization header would only be ignored.
+    clientCredentialHeaders: (authorization) => {
+      const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+      return token ? { 'x-api-key': token } : {};
+    },
   };
 }
 
