@@ -22,7 +22,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
     errorMessage: anthropicErrorMessage,
     // Anthropic reads its key from x-api-key: a client that sends its Anthropic key the OpenAI way
     // (Bearer) gets it moved there; an Authorization header would only be ignored.
-    clientCredentialHeaders: (authorization) => {
+    clientCredentialHeaders: (authorization): Record<string, string> => {
       const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
       return token ? { 'x-api-key': token } : {};
     },
