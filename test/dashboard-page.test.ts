@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_KEY_STORAGE, dashboardPage } from '../src/observability/dashboard/page.js';
 import { StatsCollector, type StatsSnapshot } from '../src/observability/stats.js';
+import { emptyCounters, type UsageTotals } from '../src/accounting/totals.js';
 import { chromiumAvailable, launchChromium, SCREENSHOT_DIR } from './helpers/browser.js';
 
 const ADMIN_KEY = 'test-admin-key';
@@ -51,11 +52,19 @@ function fixture(extraRequests = 0, logPrompts = false): StatsSnapshot {
   return stats.snapshot();
 }
 
+const emptyTotals = (): UsageTotals => ({ ...emptyCounters(), costUsd: 0, savedUsd: 0 });
+
 // The page's formats (see page.ts), written out again here so a change to either is caught.
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtRatio = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
 const fmtUsd = (x: number) =>
   !x ? '$0.00' : Math.abs(x) >= 1 ? `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}` : `$${Number(x.toPrecision(4))}`;
+/** A money column: one number of decimals for all its amounts (3 significant digits of the smallest), '–' for 0. */
+const usdColumn = (values: number[]) => {
+  let d = 2;
+  for (const x of values) if (x > 0 && x < 1) d = Math.max(d, Math.min(8, 2 - Math.floor(Math.log10(x))));
+  return (x: number) => (!x ? '–' : `$${x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })}`);
+};
 const fmtMs = (ms: number | null) => (ms === null ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms >= 10 ? ms.toFixed(0) : ms.toFixed(1)} ms`);
 
 interface ServerState {
@@ -178,13 +187,23 @@ describe('dashboard page in headless Chromium', function () {
       expect(await page.locator('#chart-hit-ratio polyline').count()).to.be.greaterThan(1); // gaps split the line
       expect(await page.locator('#chart-latency circle').count()).to.equal(2 * s.series.length);
       expect(await page.locator('#chart-savings polyline').count()).to.equal(2);
+      // No lifetime totals in this snapshot: no lifetime cards.
+      expect(await page.locator('#lifetime-cards').isHidden()).to.equal(true);
 
       const topRows = await page.locator('#top-models tbody tr').evaluateAll((rows) =>
         rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)),
       );
       expect(topRows.map((r) => r[0])).to.deep.equal(s.topModels.map((m) => m.model));
       expect(topRows.map((r) => r[1])).to.deep.equal(s.topModels.map((m) => fmtInt(m.requests)));
-      expect(topRows.map((r) => r[3])).to.deep.equal(s.topModels.map((m) => fmtUsd(m.savedUsd)));
+      const savedColumn = usdColumn(s.topModels.map((m) => m.savedUsd));
+      expect(topRows.map((r) => r[3])).to.deep.equal(s.topModels.map((m) => savedColumn(m.savedUsd)));
+      // Every amount of a money column has the same number of decimals (the fixture mixes $0.0025 and $0.001255).
+      const recentRows = await page.locator('#recent tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+      for (const col of [8, 9]) {
+        const amounts = recentRows.map((r) => r[col]!).filter((t) => t !== '–');
+        expect(amounts.length, `column ${col}`).to.be.greaterThan(3);
+        expect(new Set(amounts.map((t) => t.split('.')[1]!.length)).size, amounts.join(' ')).to.equal(1);
+      }
 
       const recentIds = await page.locator('#recent tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
       expect(recentIds).to.deep.equal(s.recent.map((r) => r.requestId));
@@ -202,6 +221,47 @@ describe('dashboard page in headless Chromium', function () {
 
       mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('says what the window covers, shows the persisted lifetime figures, and draws round, unclipped axis ticks', async () => {
+    const lifetime = { ...emptyTotals(), requests: 4151, hits: 1500, semanticHits: 500, misses: 2000, savedUsd: 12.5, savedMicroUsd: 12_500_000, costUsd: 3.25, costMicroUsd: 3_250_000, savedTokens: 987_654 };
+    // Started 20 minutes before NOW: the 24 h window really covers only the time since.
+    state.snapshot = { ...fixture(), startedAt: new Date(NOW - 20 * 60_000).toISOString(), lifetime };
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      expect(await page.locator('#window-title').textContent()).to.match(/^Since the gateway started at \d\d:\d\d/);
+      expect(await page.locator('#lifetime-cards').isVisible()).to.equal(true);
+      expect((await headline(page, 'lifetime-requests')).text).to.equal('4,151');
+      expect((await headline(page, 'lifetime-hit-ratio')).value).to.equal(String(2000 / 4000));
+      expect((await headline(page, 'lifetime-saved-usd')).text).to.equal('$12.50');
+      expect((await headline(page, 'lifetime-cost-usd')).text).to.equal('$3.25');
+      expect((await headline(page, 'lifetime-saved-tokens')).text).to.equal('987,654');
+
+      // The savings chart's y labels: 0 and equal round steps (1, 2, 2.5 or 5 x 10^k), one format,
+      // the top one at or above the largest cumulative amount, and none clipped at the left edge.
+      const labels = await page.locator('#chart-savings text').evaluateAll((els) =>
+        els.filter((e) => e.getAttribute('text-anchor') === 'end' && (e.textContent ?? '').startsWith('$')).map((e) => ({ text: e.textContent ?? '', left: (e as SVGTextElement).getBBox().x })),
+      );
+      expect(labels.length).to.be.within(3, 7);
+      const values = labels.map((l) => Number(l.text.slice(1).replace(/,/g, '')));
+      expect(values[0]).to.equal(0);
+      const step = values[1]! - values[0]!;
+      const mantissa = step / 10 ** Math.floor(Math.log10(step));
+      expect([1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-6), `step ${step}`).to.equal(true);
+      values.forEach((v, i) => expect(v).to.be.closeTo(i * step, step * 1e-6));
+      const cumulative = Math.max(state.snapshot.series.reduce((a, p) => a + p.savedUsd, 0), state.snapshot.series.reduce((a, p) => a + p.costUsd, 0));
+      expect(values.at(-1)!).to.be.at.least(cumulative - 1e-9);
+      expect(new Set(labels.map((l) => l.text.split('.')[1]!.length)).size).to.equal(1);
+      for (const l of labels) expect(l.left, l.text).to.be.at.least(0);
+
+      // A gateway up for more than the window: the plain 24 h label.
+      state.snapshot = { ...state.snapshot, startedAt: new Date(NOW - 3 * 86_400_000).toISOString() };
+      await page.waitForFunction(() => document.getElementById('window-title')?.textContent === 'Last 24 h', undefined, { timeout: 15_000 });
     } finally {
       await page.context().close();
     }

@@ -93,6 +93,11 @@ export interface StatsSnapshot {
   windowMinutes: number;
   /** Start of the window (inclusive), ISO minute. */
   from: string;
+  /**
+   * When this collector (the gateway process) started: the series is in memory, so when this is
+   * later than `from`, the window's figures cover only the time since.
+   */
+  startedAt: string;
   /** Over the last `windowMinutes`. */
   totals: WindowTotals;
   /** Since the store began (UsageTotalsStore.overall()), when the caller supplied it. */
@@ -185,12 +190,14 @@ export class StatsCollector {
   private readonly logPrompts: boolean;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly startedAt: number;
 
   constructor(options: StatsOptions = {}) {
     this.logPrompts = options.logPrompts ?? false;
     this.recentLimit = Math.max(0, options.recentLimit ?? 100);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.startedAt = this.now();
   }
 
   private bucketFor(minute: number): Bucket {
@@ -288,6 +295,7 @@ export class StatsCollector {
       generatedAt: new Date(nowMs).toISOString(),
       windowMinutes: WINDOW_MINUTES,
       from: isoMinute(Math.floor(nowMs / MINUTE_MS) - WINDOW_MINUTES + 1),
+      startedAt: new Date(this.startedAt).toISOString(),
       totals: { ...present(all), ...this.percentiles(weighted) },
       series,
       recent: this.recent.map((r) => ({ ...r })),

@@ -7,7 +7,11 @@
  * Elements with stable ids hold the headline numbers, each with its raw value in `data-value`, so a
  * browser test can compare them with GET /v1/gateway/stats: #total-requests, #hit-ratio,
  * #exact-hits, #semantic-hits, #misses, #errors, #saved-usd, #saved-tokens, #cost-usd,
- * #spent-tokens, #p50-ms, #p95-ms. The root element's `data-state` is "loading", "ready", "auth"
+ * #spent-tokens, #p50-ms, #p95-ms; and, from the persisted totals that survive restarts,
+ * #lifetime-requests, #lifetime-hit-ratio, #lifetime-saved-usd, #lifetime-cost-usd,
+ * #lifetime-saved-tokens. #window-title says what the window covers: the last 24 h, or the time
+ * since the gateway started when that is shorter (the per-minute series is kept in memory).
+ * The root element's `data-state` is "loading", "ready", "auth"
  * (the server wants the admin key) or "error"; `data-refreshes` counts successful loads.
  */
 
@@ -24,6 +28,7 @@ export const ADMIN_KEY_STORAGE = 'semcache.adminKey';
 const STYLE = `
 :root { --bg:#f6f7f9; --card:#fff; --ink:#1d2330; --muted:#677084; --line:#e1e4ea; --hit:#1f9d55; --sem:#2b7bd6; --miss:#d9822b; --bad:#c0392b; }
 * { box-sizing: border-box; }
+[hidden] { display:none !important; }
 body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background:var(--bg); color:var(--ink); }
 header { display:flex; align-items:baseline; gap:16px; padding:14px 24px; background:var(--card); border-bottom:1px solid var(--line); }
 header h1 { font-size:18px; margin:0; }
@@ -35,6 +40,8 @@ main { padding:16px 24px 32px; display:grid; gap:16px; }
 .card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
 .card .value { font-size:22px; font-weight:600; margin-top:4px; font-variant-numeric:tabular-nums; }
 .card.saving .value { color:var(--hit); }
+.window-title { font-size:13px; color:var(--muted); margin:0 0 -6px; }
+.window-title b { color:var(--ink); font-weight:600; }
 .row { display:grid; grid-template-columns:repeat(auto-fit, minmax(380px, 1fr)); gap:16px; }
 section h2 { font-size:14px; margin:0 0 8px; }
 svg.chart { width:100%; height:200px; display:block; }
@@ -74,8 +81,9 @@ const BODY = `
       <span id="auth-message"></span>
     </form>
   </section>
+  <h2 class="window-title" id="window-title">Last 24 h</h2>
   <div class="cards">
-    <div class="card"><div class="label">Requests (24 h)</div><div class="value" id="total-requests">–</div></div>
+    <div class="card"><div class="label">Requests</div><div class="value" id="total-requests">–</div></div>
     <div class="card"><div class="label">Hit ratio</div><div class="value" id="hit-ratio">–</div></div>
     <div class="card"><div class="label">Exact hits</div><div class="value" id="exact-hits">–</div></div>
     <div class="card"><div class="label">Semantic hits</div><div class="value" id="semantic-hits">–</div></div>
@@ -88,12 +96,20 @@ const BODY = `
     <div class="card"><div class="label">Latency p50</div><div class="value" id="p50-ms">–</div></div>
     <div class="card"><div class="label">Latency p95</div><div class="value" id="p95-ms">–</div></div>
   </div>
+  <h2 class="window-title" id="lifetime-title" hidden><b>Lifetime</b> · persisted totals, kept across restarts</h2>
+  <div class="cards" id="lifetime-cards" hidden>
+    <div class="card"><div class="label">Requests</div><div class="value" id="lifetime-requests">–</div></div>
+    <div class="card"><div class="label">Hit ratio</div><div class="value" id="lifetime-hit-ratio">–</div></div>
+    <div class="card saving"><div class="label">Saved</div><div class="value" id="lifetime-saved-usd">–</div></div>
+    <div class="card saving"><div class="label">Tokens saved</div><div class="value" id="lifetime-saved-tokens">–</div></div>
+    <div class="card"><div class="label">Spent</div><div class="value" id="lifetime-cost-usd">–</div></div>
+  </div>
   <div class="row">
     <section><h2>Hit ratio per minute</h2><svg class="chart" id="chart-hit-ratio" role="img" aria-label="Hit ratio over time"></svg>
       <div class="legend"><span><i style="background:var(--hit)"></i>hits / (hits + misses)</span></div></section>
     <section><h2>Latency per minute</h2><svg class="chart" id="chart-latency" role="img" aria-label="Latency over time"></svg>
       <div class="legend"><span><i style="background:var(--sem)"></i>p50</span><span><i style="background:var(--bad)"></i>p95</span></div></section>
-    <section><h2>Savings and spend, cumulative over 24 h</h2><svg class="chart" id="chart-savings" role="img" aria-label="Savings over time"></svg>
+    <section><h2>Savings and spend, cumulative</h2><svg class="chart" id="chart-savings" role="img" aria-label="Savings over time"></svg>
       <div class="legend"><span><i style="background:var(--hit)"></i>saved $</span><span><i style="background:var(--miss)"></i>spent $</span></div></section>
   </div>
   <section>
@@ -129,10 +145,39 @@ const SCRIPT = String.raw`
     if (Math.abs(x) >= 1) return '$' + x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return '$' + Number(x.toPrecision(4)).toString();
   }
+  // A dollar tick: as many decimals as the tick step needs (at least 2), the same on every tick.
+  function fmtUsdTick(x, decimals) {
+    return '$' + x.toLocaleString('en-US', { minimumFractionDigits: Math.max(2, decimals), maximumFractionDigits: Math.max(2, decimals) });
+  }
   function fmtMs(ms) {
     if (ms === null || ms === undefined) return '–';
     if (ms >= 1000) return (ms / 1000).toFixed(2) + ' s';
     return (ms >= 10 ? ms.toFixed(0) : ms.toFixed(1)) + ' ms';
+  }
+  // Money in a table column: one number of decimals for the whole column (enough for 3 significant
+  // digits of its smallest non-zero amount, 2 to 8), so the amounts line up and compare at a glance;
+  // nothing is shown as "–".
+  function usdColumn(values) {
+    var d = 2;
+    values.forEach(function (x) {
+      if (x > 0 && x < 1) d = Math.max(d, Math.min(8, 2 - Math.floor(Math.log10(x))));
+    });
+    return function (x) {
+      if (!x) return '–';
+      return '$' + x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+    };
+  }
+  // Axis ticks at round steps (1, 2, 2.5 or 5 x 10^k) from 0 to the first tick at or above max;
+  // decimals is what a label needs to show the step exactly.
+  function niceTicks(max, count) {
+    if (!(max > 0)) max = 1;
+    var raw = max / count, e = Math.floor(Math.log10(raw)), mag = Math.pow(10, e);
+    var m = [1, 2, 2.5, 5, 10].filter(function (k) { return k * mag >= raw * (1 - 1e-9); })[0];
+    var step = m * mag;
+    var ticks = [0];
+    while (ticks[ticks.length - 1] < max * (1 - 1e-9)) ticks.push(ticks.length * step);
+    var decimals = Math.max(0, m === 10 ? -(e + 1) : -e + (m === 2.5 ? 1 : 0));
+    return { ticks: ticks, decimals: decimals };
   }
   function fmtTime(iso) { var d = new Date(iso); return d.toTimeString().slice(0, 8); }
   function fmtHm(ms) { return new Date(ms).toTimeString().slice(0, 5); }
@@ -162,7 +207,7 @@ const SCRIPT = String.raw`
   function drawChart(svg, series, opts) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     // Drawn in CSS pixels so that text is never stretched.
-    var W = Math.max(svg.clientWidth || 600, 200), H = svg.clientHeight || 200, L = 52, R = 10, T = 10, B = 22;
+    var W = Math.max(svg.clientWidth || 600, 200), H = svg.clientHeight || 200, L = 40, R = 10, T = 10, B = 22;
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     var all = [];
     series.forEach(function (s) { s.values.forEach(function (p) { if (p.v !== null && isFinite(p.v) && (!opts.log || p.v > 0)) all.push(p); }); });
@@ -180,15 +225,19 @@ const SCRIPT = String.raw`
       for (var e = e0; e <= e1; e++) ticks.push(Math.pow(10, e));
       y = function (v) { return T + (1 - (Math.log10(v) - e0) / (e1 - e0)) * (H - T - B); };
     } else {
-      var yMax = opts.yMax !== undefined ? opts.yMax : Math.max.apply(null, vals);
-      if (!(yMax > 0)) yMax = 1;
-      for (var i = 0; i <= 4; i++) ticks.push((yMax * i) / 4);
+      var nice = opts.yMax !== undefined ? { ticks: [0, 0.25, 0.5, 0.75, 1].map(function (f) { return f * opts.yMax; }), decimals: 2 } : niceTicks(Math.max.apply(null, vals), 4);
+      ticks = nice.ticks;
+      var yMax = ticks[ticks.length - 1];
+      var tickDecimals = nice.decimals;
       y = function (v) { return T + (1 - v / yMax) * (H - T - B); };
     }
+    var labels = ticks.map(function (v) { return opts.yFormat(v, tickDecimals); });
+    // The axis is as wide as its longest label (10 px text, about 6 px a character): none is clipped.
+    L = Math.max(L, 10 + 6 * Math.max.apply(null, labels.map(function (t) { return t.length; })));
     var x = function (t) { return L + ((t - t0) / (t1 - t0)) * (W - L - R); };
-    ticks.forEach(function (v) {
+    ticks.forEach(function (v, i) {
       svg.appendChild(svgEl('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
-      svg.appendChild(svgEl('text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, opts.yFormat(v)));
+      svg.appendChild(svgEl('text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, labels[i]));
     });
     svg.appendChild(svgEl('text', { x: L, y: H - 6 }, fmtHm(t0)));
     svg.appendChild(svgEl('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, fmtHm(t1)));
@@ -239,6 +288,21 @@ const SCRIPT = String.raw`
     setNumber('spent-tokens', tot.promptTokens + tot.completionTokens, fmtInt(tot.promptTokens + tot.completionTokens));
     setNumber('p50-ms', tot.p50Ms, fmtMs(tot.p50Ms));
     setNumber('p95-ms', tot.p95Ms, fmtMs(tot.p95Ms));
+    var started = s.startedAt ? Date.parse(s.startedAt) : NaN;
+    $('window-title').textContent = isFinite(started) && started > Date.parse(s.from)
+      ? 'Since the gateway started at ' + fmtHm(started) + ' (per-minute figures are kept in memory, up to 24 h)'
+      : 'Last ' + Math.round(s.windowMinutes / 60) + ' h';
+    var life = s.lifetime;
+    $('lifetime-title').hidden = $('lifetime-cards').hidden = !life;
+    if (life) {
+      var lookups = life.hits + life.semanticHits + life.misses;
+      var lifeRatio = lookups ? (life.hits + life.semanticHits) / lookups : null;
+      setNumber('lifetime-requests', life.requests, fmtInt(life.requests));
+      setNumber('lifetime-hit-ratio', lifeRatio, fmtRatio(lifeRatio));
+      setNumber('lifetime-saved-usd', life.savedUsd, fmtUsd(life.savedUsd));
+      setNumber('lifetime-saved-tokens', life.savedTokens, fmtInt(life.savedTokens));
+      setNumber('lifetime-cost-usd', life.costUsd, fmtUsd(life.costUsd));
+    }
 
     var pts = s.series.map(function (p) { return Object.assign({ ms: Date.parse(p.t) }, p); });
     drawChart($('chart-hit-ratio'), [
@@ -258,17 +322,19 @@ const SCRIPT = String.raw`
     drawChart($('chart-savings'), [
       { color: 'var(--hit)', values: cumulativeSteps(cumSaved) },
       { color: 'var(--miss)', values: cumulativeSteps(cumSpent) },
-    ], { yFormat: fmtUsd, joinGaps: true });
+    ], { yFormat: fmtUsdTick, joinGaps: true });
 
     var tbody = $('top-models').tBodies[0];
     tbody.textContent = '';
+    var modelSaved = usdColumn(s.topModels.map(function (m) { return m.savedUsd; }));
+    var modelSpent = usdColumn(s.topModels.map(function (m) { return m.costUsd; }));
     s.topModels.forEach(function (m) {
       var tr = document.createElement('tr');
       cell(tr, m.model);
       cell(tr, fmtInt(m.requests), 'num');
       cell(tr, fmtRatio(m.hitRatio), 'num');
-      cell(tr, fmtUsd(m.savedUsd), 'num');
-      cell(tr, fmtUsd(m.costUsd), 'num');
+      cell(tr, modelSaved(m.savedUsd), 'num');
+      cell(tr, modelSpent(m.costUsd), 'num');
       cell(tr, fmtInt(m.savedTokens), 'num');
       tbody.appendChild(tr);
     });
@@ -277,6 +343,8 @@ const SCRIPT = String.raw`
     document.querySelector('#recent th.prompt-col').hidden = !showPrompt;
     var rbody = $('recent').tBodies[0];
     rbody.textContent = '';
+    var recentCost = usdColumn(s.recent.map(function (r) { return r.costUsd; }));
+    var recentSaved = usdColumn(s.recent.map(function (r) { return r.savedUsd; }));
     s.recent.forEach(function (r) {
       var tr = document.createElement('tr');
       tr.setAttribute('data-request-id', r.requestId);
@@ -291,8 +359,8 @@ const SCRIPT = String.raw`
       cell(tr, String(r.status), 'num');
       cell(tr, r.similarity === null ? '' : r.similarity.toFixed(3), 'num');
       cell(tr, fmtMs(r.latencyMs), 'num');
-      cell(tr, fmtUsd(r.costUsd), 'num');
-      cell(tr, fmtUsd(r.savedUsd), 'num');
+      cell(tr, recentCost(r.costUsd), 'num');
+      cell(tr, recentSaved(r.savedUsd), 'num');
       if (showPrompt) cell(tr, r.prompt || '', 'prompt');
       rbody.appendChild(tr);
     });
@@ -339,7 +407,7 @@ const SCRIPT = String.raw`
           root.setAttribute('data-refreshes', String(refreshes));
           root.setAttribute('data-state', 'ready');
           $('forget-key').hidden = !key;
-          setStatus('updated ' + fmtTime(snap.generatedAt) + ' · window ' + Math.round(snap.windowMinutes / 60) + ' h', false);
+          setStatus('updated ' + fmtTime(snap.generatedAt), false);
           schedule();
         });
       })
