@@ -27,4 +27,18 @@ describe("Redis store: repeated namespace scans (the run's own redis-server)", f
       await stores.close();
     }
   });
+
+  it('opens a store per namespace (as the gateway does at start) without tripping the listener-leak warning', async () => {
+    const stores = await openKvStores(url, os.tmpdir());
+    const client = stores.redis as unknown as NodeJS.EventEmitter;
+    try {
+      for (let i = 0; i < 16; i++) stores.open(`test-kv-open-${i}`);
+      for (let i = 0; i < 4; i++) for await (const _ of stores.iterate(`test-kv-open-${i}`)) throw new Error('empty namespace expected');
+      for (const event of ['error', 'connect', 'disconnect', 'reconnecting']) {
+        expect(client.listenerCount(event), event).to.be.at.most(client.getMaxListeners());
+      }
+    } finally {
+      await stores.close();
+    }
+  });
 });

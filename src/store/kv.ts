@@ -134,16 +134,24 @@ async function openRedis(url: string): Promise<KvStores> {
   const storeId = await client.get('semcache:store-id');
   let subscriber: RedisClientType | undefined;
   const readers = new Map<string, Keyv<unknown>>();
+  // Every KeyvRedis adds its own error/connect/... listeners to the shared client. They are made
+  // only by open() (once per namespace at start) and as the memoized readers below, so their
+  // number is bounded by the namespaces in use: the listener limit grows by one per store made,
+  // and Node's leak warning still fires for anything else that piles listeners up.
+  const namespaceStore = (namespace: string) => {
+    client.setMaxListeners(client.getMaxListeners() + 1);
+    return new KeyvRedis(client, { namespace });
+  };
   return {
     kind: 'redis',
     health: new StoreHealth(),
     redis: client,
-    open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace, ...opts }),
+    open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: namespaceStore(namespace), namespace, ...opts }),
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
       // One reader per namespace for the life of the store: every KeyvRedis adds its own listeners
       // to the shared client, so a new one per sweep or purge would pile them up without end.
       let kv = readers.get(namespace) as Keyv<V> | undefined;
-      if (!kv) readers.set(namespace, (kv = new Keyv<V>({ store: new KeyvRedis(client, { namespace }), namespace })));
+      if (!kv) readers.set(namespace, (kv = new Keyv<V>({ store: namespaceStore(namespace), namespace })));
       for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];
     },
     broadcast: {
