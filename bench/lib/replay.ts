@@ -57,7 +57,7 @@ async function send(url: string, model: string, text: string, stream: boolean): 
 
 /** The env a bench gateway runs with: the caller's cache settings, the bench's plumbing. */
 export function gatewayEnv(overrides: Record<string, string>): Record<string, string | undefined> {
-  const keep = ['EMBED_MODEL', 'MODELS_DIR', 'CACHE_SIMILARITY_THRESHOLD', 'CACHE_GUARD', 'HNSW_M', 'HNSW_EF_CONSTRUCTION', 'HNSW_EF_SEARCH', 'CACHE_MAX_ENTRIES', 'REDACTION', 'PRICES_FILE'];
+  const keep = ['EMBED_MODEL', 'MODELS_DIR', 'CACHE_SIMILARITY_THRESHOLD', 'CACHE_GUARD', 'HNSW_M', 'HNSW_EF_CONSTRUCTION', 'HNSW_EF_SEARCH', 'INDEX_SCAN_MAX', 'CACHE_MAX_ENTRIES', 'CACHE_STORE_URL', 'REDACTION', 'PRICES_FILE', 'WORKERS'];
   const env: Record<string, string | undefined> = {};
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
   return { ...env, ...overrides };

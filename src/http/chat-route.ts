@@ -257,7 +257,11 @@ function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDep
   const completion = admission ? admission.presentCompletion(record.completion!) : record.completion!;
   setSafeHeaders(res, { ...cacheHeaders(record, deps), ...extra });
   if (!record.stream) {
-    res.status(200).json(completion);
+    // The body straight to node:http, as one string: express's send() would convert it to a
+    // Buffer, check freshness and write headers and body as two buffers.
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(completion));
     return;
   }
   startSse(res);
