@@ -5,6 +5,8 @@ import { readModelDefaults } from '../src/embedding/transformers-embedder.js';
 import { startGatewayInProcess } from '../bench/lib/gateway-proc.js';
 import { runIndexScale } from '../bench/lib/part-index.js';
 import { runLatency } from '../bench/lib/part-latency.js';
+import { renderPerf, runPerf } from '../bench/lib/part-perf.js';
+import { renderScopes, runScopes } from '../bench/lib/part-scopes.js';
 import { calibrate, runQuality, type QualityReport } from '../bench/lib/part-quality.js';
 import { runThroughput } from '../bench/lib/part-throughput.js';
 import { Savings, scoreDecisions, type QualityMetrics } from '../bench/lib/quality.js';
@@ -171,6 +173,41 @@ describe('bench (quick mode on tiny inputs)', function () {
       await gw.close();
       await upstream.stop();
     }
+  });
+
+  it('measures the gateway against the bare proxy and the fixed-JSON server, as ratios with CPU per request', async () => {
+    const r = await runPerf({
+      modelsDir: MODELS_DIR,
+      model: MODEL,
+      upstreamMs: 5,
+      durationSec: 0.5,
+      sequentialRounds: 5,
+      missConnections: 4,
+      hitConnections: 4,
+      seed: 1,
+      gatewayEnv: { LOG_LEVEL: 'silent', CACHE_SIMILARITY_THRESHOLD: '0.8' },
+    });
+    expect(r.load.map((c) => `${c.server}/${c.kind}`)).to.deep.equal(['upstream/miss', 'bare proxy/miss', 'gateway/miss', 'fixed JSON/fixed', 'gateway/exact-hit', 'gateway/semantic-hit']);
+    for (const c of r.load) {
+      expect(c.requests, c.server).to.be.greaterThan(0);
+      expect(c.errors, c.server).to.equal(0);
+      expect(c.cpuMsPerRequest, c.server).to.be.at.least(0);
+    }
+    // The gateway's cells are what they say: nothing but misses, hits, semantic hits.
+    expect(Object.keys(r.load[2]!.statuses!)).to.deep.equal(['miss']);
+    expect(Object.keys(r.load[4]!.statuses!)).to.deep.equal(['hit']);
+    expect(Object.keys(r.load[5]!.statuses!)).to.deep.equal(['semantic-hit']);
+    expect(r.figures).to.have.length(6);
+    for (const f of r.figures) expect(Number.isFinite(f.value), f.name).to.equal(true);
+    expect(renderPerf(r).join('\n')).to.include('x direct').and.include('x fixed JSON');
+  });
+
+  it('compares scope-filtered and scope-partitioned search on a tiny index', async () => {
+    const r = await runScopes({ entries: 300, scopeCounts: [1, 50], dimension: 8, queries: 30, flatLimit: 20, settings: { m: 16, efConstruction: 100, efSearch: 64 }, seed: 1 });
+    expect(r.cells.map((c) => `${c.scopes}/${c.method.split(' ')[0]}`)).to.deep.equal(['1/global', '1/partitioned', '50/global', '50/partitioned']);
+    // Small scopes are scanned exactly: the partitioned index finds the true in-scope neighbour.
+    for (const c of r.cells.filter((x) => x.method.startsWith('partitioned') && x.scopes === 50)) expect(c.recallAt1).to.equal(1);
+    expect(renderScopes(r).join('\n')).to.include('| 50 |');
   });
 
   it('measures a tiny index against brute force', async () => {

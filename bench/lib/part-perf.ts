@@ -8,14 +8,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
+import { repoRoot } from './datasets.js';
 import { startGatewayChild, procSample, type GatewayHandle } from './gateway-proc.js';
 import { percentile } from './metrics.js';
 import { chatBody, MissPrompts, prepareProbes } from './probes.js';
 import { log } from './progress.js';
 import { gatewayEnv, tempDataDir } from './replay.js';
-import fs from 'node:fs';
 
 export interface PerfOptions {
   modelsDir: string;
@@ -86,8 +88,10 @@ interface ServerHandle {
 }
 
 function refScript(): string {
-  // Compiled next to this file (dist/bench/lib/ref-servers.js).
-  return path.join(path.dirname(new URL(import.meta.url).pathname), 'ref-servers.js');
+  // Compiled next to this file (dist/bench/lib/ref-servers.js); from the sources (tests via tsx),
+  // the built copy, which `make test` builds first.
+  const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ref-servers.js');
+  return fs.existsSync(beside) ? beside : path.join(repoRoot(), 'dist', 'bench', 'lib', 'ref-servers.js');
 }
 
 async function startRef(name: string, args: string[]): Promise<ServerHandle> {
