@@ -21,6 +21,7 @@ import { runIndexScale } from './lib/part-index.js';
 import { runLatency } from './lib/part-latency.js';
 import { runPerf } from './lib/part-perf.js';
 import { runScopes } from './lib/part-scopes.js';
+import { runMemory } from './lib/part-memory.js';
 import { runQuality } from './lib/part-quality.js';
 import { runThroughput } from './lib/part-throughput.js';
 import { log } from './lib/progress.js';
@@ -165,6 +166,9 @@ async function main(): Promise<void> {
       settings: config.cache.hnsw,
       seed: opts.seed,
     });
+  }
+  if (opts.parts.includes('memory')) {
+    report.memory = await runMemory({ entries: opts.memory.entries, dimension: embedder.dimension, settings: config.cache.hnsw, seed: opts.seed });
   }
   await embedder.close?.();
   report.meta.durationSec = (performance.now() - started) / 1000;

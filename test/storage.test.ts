@@ -184,3 +184,62 @@ describe('cache keys and directives', () => {
     expect(() => parseCacheDirectives('max-age=-1', undefined)).to.throw(/max-age/);
   });
 });
+
+describe('index saves off the event loop and batched hit counters', () => {
+  it('a background save holds adds and removes made during it, searches them, and applies them after', async () => {
+    const dir = tempDir('vi-bg-');
+    const file = path.join(dir, 'idx.hnsw');
+    const vi = VectorIndex.create(32, 'm', settings);
+    for (let id = 1; id <= 2000; id++) vi.add(id, unit(id, 32));
+    const saving = vi.saveInBackground(file);
+    const fresh = unit(1, 32).map((x) => -x); // unlike every stored vector
+    vi.add(9001, fresh); // held: the index is being written
+    vi.remove(5);
+    expect(vi.search(fresh, 1)[0]).to.include({ id: 9001 });
+    expect(vi.search(unit(5, 32), 3).map((n) => n.id)).to.not.include(5);
+    await saving;
+    expect(VectorIndex.load(file, 32, 'm', settings)!.has(9001)).to.equal(false); // saved before the add
+    expect(vi.dirty).to.equal(true);
+    await vi.flush(file);
+    const loaded = VectorIndex.load(file, 32, 'm', settings)!;
+    expect(loaded.has(9001)).to.equal(true);
+    expect(loaded.has(5)).to.equal(false);
+    expect(loaded.size).to.equal(2000);
+  });
+
+  it('counts hits in memory and writes them in one batch, kept across a restart', async () => {
+    const { SemanticCache } = await import('../src/cache/semantic-cache.js');
+    const { defaultEmbedder } = await import('./helpers/gateway.js');
+    const winston = (await import('winston')).default;
+    const dir = tempDir('hits-');
+    const embedder = await defaultEmbedder();
+    const open = async () => {
+      const kv = await openKvStores('file://', dir);
+      const cache = await SemanticCache.open({ kv, embedder, logger: winston.createLogger({ silent: true }), dataDir: dir, defaultThreshold: 0.9, scoring: { kind: 'cosine' }, ttlSeconds: 0, maxEntries: 100, hnsw: settings });
+      return { kv, cache };
+    };
+    const keys = { scope: 's', exactKey: 's:hello', semanticText: 'hello there' };
+    const answer = { id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] } as never;
+    let { kv, cache } = await open();
+    await cache.store(keys, { tenant: 't', namespace: 'default', model: 'm' }, answer);
+    const stored = async () => {
+      const out: unknown[] = [];
+      for await (const [, h] of kv.iterate('hits')) out.push(h);
+      return out;
+    };
+    for (let i = 0; i < 3; i++) expect((await cache.lookup(keys, { lookup: true, store: true })).status).to.equal('hit');
+    expect(await stored()).to.deep.equal([]); // no write per hit
+    await cache.flushHits();
+    expect((await stored()) as Array<{ hits: number }>).to.have.length(1);
+    expect(((await stored()) as Array<{ hits: number }>)[0]!.hits).to.equal(3);
+    await cache.lookup(keys, { lookup: true, store: true });
+    await cache.close(); // flushes
+    await kv.close();
+    ({ kv, cache } = await open());
+    const hit = await cache.lookup(keys, { lookup: true, store: true });
+    expect(hit.entry!.hits).to.equal(5);
+    expect(hit.entry!.response).to.deep.equal(answer);
+    await cache.close();
+    await kv.close();
+  });
+});

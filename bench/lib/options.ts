@@ -1,8 +1,8 @@
 /** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
 import type { SimUpstreamOptions } from './sim-upstream.js';
 
-export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes';
-export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index', 'scopes'];
+export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes' | 'memory';
+export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index', 'scopes', 'memory'];
 
 export interface BenchOptions {
   mode: 'quick' | 'default' | 'full';
@@ -18,6 +18,8 @@ export interface BenchOptions {
   index: { sizes: number[]; extraDimension: number; queries: number; efSweep: number[] };
   /** Scope-filtered vs scope-partitioned search as scopes multiply. */
   scopes: { entries: number; scopeCounts: number[]; queries: number };
+  /** Entries the memory/restart part fills through the store API. */
+  memory: { entries: number };
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -60,5 +62,6 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
       efSweep: [16, 32, 64, 128, 256],
     },
     scopes: { entries: quick ? 10_000 : 50_000, scopeCounts: [1, 100, 1_000, 10_000], queries: quick ? 200 : 500 },
+    memory: { entries: quick ? 5_000 : 100_000 },
   };
 }

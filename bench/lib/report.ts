@@ -6,6 +6,7 @@ import { calibrate, type Calibration, type QualityReport, type SweepPoint } from
 import type { ThroughputReport } from './part-throughput.js';
 import { renderPerf, type PerfReport } from './part-perf.js';
 import { renderScopes, type ScopesReport } from './part-scopes.js';
+import { renderMemory, type MemoryReport } from './part-memory.js';
 import type { QualityMetrics } from './quality.js';
 import { renderPlot, type PlotSeries } from './svg-plot.js';
 
@@ -36,6 +37,7 @@ export interface BenchReport {
   throughput?: ThroughputReport;
   perf?: PerfReport;
   scopes?: ScopesReport;
+  memory?: MemoryReport;
   index?: IndexReport;
 }
 
@@ -191,6 +193,7 @@ export function renderSummary(r: BenchReport): string {
 
   if (r.perf) L.push(...renderPerf(r.perf));
   if (r.scopes) L.push(...renderScopes(r.scopes));
+  if (r.memory) L.push(...renderMemory(r.memory));
 
   const ix = r.index;
   if (ix) {

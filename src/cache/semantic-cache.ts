@@ -22,8 +22,7 @@ export interface CacheEntry {
   model: string;
   /** The embedded text (last user turn), kept for the guard and for re-embedding on a model change. */
   text?: string;
-  /** base64 of the Float32Array embedding, so a lost index is rebuilt without re-embedding. */
-  vector?: string;
+  /** The model that embedded `text` (the vector itself is stored apart, see StoredMeta). */
   embedModel?: string;
   response: ChatCompletion;
   createdAt: number;
@@ -81,12 +80,31 @@ interface HitStats {
   lastHitAt: number;
 }
 
+/**
+ * The compact record of an entry, stored apart from its answer (namespace `entry-meta`) so a start
+ * reads only these, never the answers; the vector is apart too (`vectors`), read only for entries
+ * the saved index lacks.
+ */
+interface StoredMeta {
+  id: number;
+  scope: string;
+  exactKey: string;
+  namespace: string;
+  createdAt: number;
+  expiresAt?: number;
+  text?: string;
+  embedModel?: string;
+}
+
+/** What the cache holds in memory per entry (the answer stays on disk, see `hot`). */
 interface EntryMeta {
   scope: string;
+  exactKey: string;
   namespace: string;
   createdAt: number;
   expiresAt?: number;
   hits: number;
+  lastHitAt: number;
   /** The embedded text, in memory so candidates are rescored without reading the store. */
   text?: string;
 }
@@ -95,6 +113,12 @@ interface EntryMeta {
 const CANDIDATES = 5;
 const SAVE_DELAY_MS = 2000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** Hit counters are kept in memory and written in one batch this often (and on close). */
+const HIT_FLUSH_MS = 5000;
+/** Parsed entries (answers) of the most recently hit entries kept in memory. */
+const HOT_ANSWERS = 1024;
+/** The store layout this code writes; older stores are converted once on start. */
+const LAYOUT_VERSION = 2;
 
 /**
  * The two-tier cache: an exact tier (hash of scope + normalized last user turn) and a semantic
@@ -106,8 +130,18 @@ export class SemanticCache {
   private readonly entries: Keyv<CacheEntry>;
   private readonly exact: Keyv<number>;
   private readonly hitStats: Keyv<HitStats>;
+  private readonly entryMeta: Keyv<StoredMeta>;
+  private readonly vectors: Keyv<string>;
+  private readonly layout: Keyv<number>;
   /** In-memory view of live entries in least-recently-used-first order (Map keeps insertion order). */
   private readonly meta = new Map<number, EntryMeta>();
+  /** Most recently hit parsed entries, least recent first (bounded by HOT_ANSWERS). */
+  private readonly hot = new Map<number, CacheEntry>();
+  /** Entries hit since the last flush of the counters. */
+  private readonly dirtyHits = new Set<number>();
+  /** One string per distinct scope, shared by the entries of that scope. */
+  private readonly scopes = new Map<string, string>();
+  private hitFlushTimer: NodeJS.Timeout | undefined;
   private index!: ScopedIndex;
   /** One folder per embedding model: the HNSW indexes of large scopes (small ones are rebuilt from the store). */
   private readonly indexDir: string;
@@ -121,6 +155,9 @@ export class SemanticCache {
     this.entries = opts.kv.open<CacheEntry>('entries');
     this.exact = opts.kv.open<number>('exact');
     this.hitStats = opts.kv.open<HitStats>('hits');
+    this.entryMeta = opts.kv.open<StoredMeta>('entry-meta');
+    this.vectors = opts.kv.open<string>('vectors');
+    this.layout = opts.kv.open<number>('cache-layout');
     const modelName = opts.embedder.name.replace(/[^\w.-]+/g, '_');
     this.indexDir = path.join(opts.dataDir, `index-${modelName}`);
     this.legacyIndexFile = path.join(opts.dataDir, `index-${modelName}.hnsw`);
@@ -154,7 +191,7 @@ export class SemanticCache {
 
     const exactId = await this.exact.get(keys.exactKey);
     if (exactId !== undefined) {
-      const entry = await this.entries.get(String(exactId));
+      const entry = await this.answer(exactId);
       if (entry && entry.exactKey === keys.exactKey && fresh(entry)) {
         this.touch(entry);
         return { ...result, status: 'hit', entry, similarity: 1 };
@@ -181,7 +218,7 @@ export class SemanticCache {
     const threshold = directives.threshold ?? this.opts.defaultThreshold;
     for (const n of neighbors) {
       if (n.similarity < threshold) break;
-      const entry = await this.entries.get(String(n.id));
+      const entry = await this.answer(n.id);
       if (!entry || !fresh(entry)) continue;
       if (this.opts.guard && entry.text !== undefined) {
         const verdict = this.opts.guard.agrees(entry.text, keys.semanticText);
@@ -216,7 +253,6 @@ export class SemanticCache {
       namespace: owner.namespace,
       model: owner.model,
       text: keys.semanticText,
-      vector: vector ? encodeVector(vector) : undefined,
       embedModel: vector ? this.opts.embedder.name : undefined,
       response,
       createdAt: now,
@@ -224,14 +260,21 @@ export class SemanticCache {
       hits: 0,
       expiresAt: this.opts.ttlSeconds > 0 ? now + this.opts.ttlSeconds * 1000 : undefined,
     };
-    // Entry first, then the exact pointer: a crash in between leaves an unreferenced entry (found
-    // and indexed on start), never a pointer to nothing.
-    // keyv answers false when the backend refused the write (full disk, store down): the entry is
-    // then not cached, and the caller logs it (the backend has marked the store degraded).
-    if (!(await this.entries.set(String(entry.id), entry))) throw new Error('the store refused the cache entry');
-    if (!(await this.exact.set(keys.exactKey, entry.id))) {
-      await this.entries.delete(String(entry.id));
-      throw new Error('the store refused the exact-match pointer');
+    const id = String(entry.id);
+    // Issued together: the embedded store (LMDB) commits them in one transaction, all or nothing;
+    // on Redis they go in this order on one connection (answer and vector, then the compact
+    // record a start reads, then the exact pointer), so a crash leaves unreferenced data, never a
+    // pointer to nothing. keyv answers false when the backend refused a write (full disk, store
+    // down): the entry is then not cached and the caller logs it (the store is marked degraded).
+    const results = await Promise.all([
+      this.entries.set(id, entry),
+      vector ? this.vectors.set(id, encodeVector(vector)) : true,
+      this.entryMeta.set(id, storedMeta(entry)),
+      this.exact.set(keys.exactKey, entry.id),
+    ]);
+    if (!results.every(Boolean)) {
+      await this.forget(entry.id, keys.exactKey);
+      throw new Error('the store refused the cache entry');
     }
     this.track(entry, vector);
     this.tellPeers('add', entry.id);
@@ -249,11 +292,11 @@ export class SemanticCache {
    */
   async purge(namespace?: string): Promise<number> {
     const ids: number[] = [];
-    for await (const [, e] of this.opts.kv.iterate<CacheEntry>('entries')) {
-      if (e && (namespace === undefined || e.namespace === namespace)) ids.push(e.id);
+    for await (const [, m] of this.opts.kv.iterate<StoredMeta>('entry-meta')) {
+      if (m && (namespace === undefined || m.namespace === namespace)) ids.push(m.id);
     }
     for (const id of ids) await this.removeById(id);
-    this.saveIndex();
+    this.scheduleSave();
     return ids.length;
   }
 
@@ -271,51 +314,79 @@ export class SemanticCache {
     return hybridSimilarity(cosine, stored, text, this.opts.scoring.weights);
   }
 
-  saveIndex(): void {
+  /** Writes the index now (waiting for a background save in flight). */
+  async saveIndex(): Promise<void> {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    this.index.save(this.indexDir);
+    await this.index.flush(this.indexDir);
+  }
+
+  /** Writes the batched hit counters (one store batch, not a write per hit). */
+  async flushHits(): Promise<void> {
+    if (this.dirtyHits.size === 0) return;
+    const ids = [...this.dirtyHits];
+    this.dirtyHits.clear();
+    const writes = ids.map(async (id) => {
+      const m = this.meta.get(id);
+      if (!m) return true;
+      const ok = await this.hitStats.set(String(id), { hits: m.hits, lastHitAt: m.lastHitAt });
+      if (!ok) this.dirtyHits.add(id); // kept for the next flush
+      return ok;
+    });
+    const failed = (await Promise.all(writes)).filter((ok) => !ok).length;
+    if (failed) this.opts.logger.warn('cache hit counters not saved; retried at the next flush', { event: 'hits_flush_failed', entries: failed });
   }
 
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.saveIndex();
+    if (this.hitFlushTimer) clearInterval(this.hitFlushTimer);
+    await this.flushHits().catch((err) => this.opts.logger.error('cache hit counters not saved', { error: (err as Error).message }));
+    await this.saveIndex().catch((err) => this.opts.logger.error('index save failed', { error: (err as Error).message }));
   }
 
   private async start(): Promise<void> {
     const { embedder, logger } = this.opts;
+    const t0 = performance.now();
     const indexOptions = { dimension: embedder.dimension, model: embedder.name, hnsw: this.opts.hnsw, flatLimit: this.opts.flatScopeLimit ?? 512 };
     const loaded = fs.existsSync(path.join(this.indexDir, 'meta.json'));
     this.index = ScopedIndex.load(this.indexDir, indexOptions);
     // The single global index of earlier versions is derived data: entries keep their vectors.
     for (const f of [this.legacyIndexFile, `${this.legacyIndexFile}.meta.json`]) fs.rmSync(f, { force: true });
-    const all: CacheEntry[] = [];
-    for await (const [, entry] of this.opts.kv.iterate<CacheEntry>('entries')) if (entry) all.push(entry);
-    const byId = new Map(all.map((e) => [e.id, e]));
-    for await (const [id, h] of this.opts.kv.iterate<HitStats>('hits')) {
-      const e = byId.get(Number(id));
-      if (e) Object.assign(e, h);
+    const converted = await this.convertLayout();
+    // Only the compact records are read, front to back: linear in the number of entries, and the
+    // answers stay on disk.
+    const all: Array<[number, EntryMeta, string | undefined]> = [];
+    for await (const [, m] of this.opts.kv.iterate<StoredMeta>('entry-meta')) {
+      if (m) all.push([m.id, this.compact(m), m.embedModel]);
     }
-    all.sort((a, b) => a.lastHitAt - b.lastHitAt);
+    const byId = new Map(all.map(([id, m]) => [id, m]));
+    for await (const [id, h] of this.opts.kv.iterate<HitStats>('hits')) {
+      const m = byId.get(Number(id));
+      if (m && h) {
+        m.hits = h.hits;
+        m.lastHitAt = h.lastHitAt;
+      }
+    }
+    all.sort((a, b) => a[1].lastHitAt - b[1].lastHitAt);
     let added = 0;
-    const reembed: CacheEntry[] = [];
-    for (const e of all) {
-      this.track(e);
-      if (this.index.has(e.id) || e.text === undefined) continue;
-      const v = e.vector && e.embedModel === embedder.name ? decodeVector(e.vector) : undefined;
+    const reembed: Array<[number, EntryMeta]> = [];
+    for (const [id, m, embedModel] of all) {
+      this.meta.set(id, m);
+      if (this.index.has(id) || m.text === undefined) continue;
+      const b64 = embedModel === embedder.name ? await this.vectors.get(String(id)) : undefined;
+      const v = b64 ? decodeVector(b64) : undefined;
       if (v && v.length === embedder.dimension) {
-        this.index.add(e.id, e.scope, v);
+        this.index.add(id, m.scope, v);
         added++;
-      } else reembed.push(e);
+      } else reembed.push([id, m]);
     }
     for (let i = 0; i < reembed.length; i += 64) {
       const batch = reembed.slice(i, i + 64);
-      const vectors = await embedder.embed(batch.map((e) => e.text!));
-      for (const [j, e] of batch.entries()) {
-        this.index.add(e.id, e.scope, vectors[j]!);
-        e.vector = encodeVector(vectors[j]!);
-        e.embedModel = embedder.name;
-        await this.entries.set(String(e.id), e);
+      const vectors = await embedder.embed(batch.map(([, m]) => m.text!));
+      for (const [j, [id, m]] of batch.entries()) {
+        this.index.add(id, m.scope, vectors[j]!);
+        await this.vectors.set(String(id), encodeVector(vectors[j]!));
+        await this.entryMeta.set(String(id), { id, ...m, embedModel: embedder.name });
       }
     }
     let removed = 0;
@@ -325,7 +396,7 @@ export class SemanticCache {
         removed++;
       }
     }
-    if (!loaded || added || removed || reembed.length) this.saveIndex();
+    if (!loaded || added || removed || reembed.length) await this.saveIndex();
     logger.info('cache opened', {
       event: 'cache_open',
       entries: this.meta.size,
@@ -333,6 +404,8 @@ export class SemanticCache {
       indexAdded: added,
       indexRemoved: removed,
       reembedded: reembed.length,
+      convertedFromLayout1: converted,
+      ms: Math.round(performance.now() - t0),
     });
     await this.opts.kv.broadcast?.subscribe('entries', (message) => {
       this.onPeerNotice(message).catch((err) => logger.warn('cache peer notice failed', { error: (err as Error).message }));
@@ -342,29 +415,89 @@ export class SemanticCache {
       this.sweep().catch((err) => logger.error('cache sweep failed', { error: (err as Error).message }));
     }, SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.hitFlushTimer = setInterval(() => {
+      this.flushHits().catch((err) => logger.error('cache hit counters not saved', { error: (err as Error).message }));
+    }, HIT_FLUSH_MS);
+    this.hitFlushTimer.unref();
   }
 
+  /**
+   * Stores of layout 1 kept the vector inside the entry and had no compact records: write those
+   * once (reading every entry this one time), then mark the store converted.
+   */
+  private async convertLayout(): Promise<number> {
+    if ((await this.layout.get('version')) === LAYOUT_VERSION) return 0;
+    let n = 0;
+    for await (const [, e] of this.opts.kv.iterate<CacheEntry & { vector?: string }>('entries')) {
+      if (!e || typeof e.id !== 'number') continue;
+      const id = String(e.id);
+      if (e.vector) await this.vectors.set(id, e.vector);
+      await this.entryMeta.set(id, storedMeta(e));
+      n++;
+    }
+    if (!(await this.layout.set('version', LAYOUT_VERSION))) throw new Error('cannot record the cache layout version in the store');
+    return n;
+  }
+
+  /** The entry with its answer: from the hot set, else from the store (then kept hot). */
+  private async answer(id: number): Promise<CacheEntry | undefined> {
+    const cached = this.hot.get(id);
+    if (cached) {
+      this.hot.delete(id);
+      this.hot.set(id, cached);
+      return cached;
+    }
+    const entry = await this.entries.get(String(id));
+    if (!entry || !this.meta.has(id)) return entry;
+    this.hot.set(id, entry);
+    if (this.hot.size > HOT_ANSWERS) this.hot.delete(this.hot.keys().next().value as number);
+    return entry;
+  }
+
+  /** Counts a hit in memory; flushHits() writes the counters in batches. */
   private touch(entry: CacheEntry): void {
     const m = this.meta.get(entry.id);
+    const now = this.now();
     if (m) {
       this.meta.delete(entry.id);
       this.meta.set(entry.id, m);
       m.hits += 1;
+      m.lastHitAt = now;
+      this.dirtyHits.add(entry.id);
     }
     entry.hits = m?.hits ?? entry.hits + 1;
-    entry.lastHitAt = this.now();
-    this.hitStats
-      .set(String(entry.id), { hits: entry.hits, lastHitAt: entry.lastHitAt })
-      .catch((err) => this.opts.logger.warn('cache hit count not saved', { error: (err as Error).message }));
+    entry.lastHitAt = now;
   }
 
   private async removeById(id: number): Promise<void> {
-    const entry = await this.entries.get(String(id));
+    const exactKey = this.meta.get(id)?.exactKey ?? (await this.entryMeta.get(String(id)))?.exactKey ?? (await this.entries.get(String(id)))?.exactKey;
     this.untrack(id);
-    await this.entries.delete(String(id));
-    await this.hitStats.delete(String(id));
-    if (entry && (await this.exact.get(entry.exactKey)) === id) await this.exact.delete(entry.exactKey);
+    await this.forget(id, exactKey);
     this.tellPeers('remove', id);
+  }
+
+  /** Deletes an entry's records (one transaction on the embedded store), the compact one first. */
+  private async forget(id: number, exactKey: string | undefined): Promise<void> {
+    const key = String(id);
+    const ownsExact = exactKey !== undefined && (await this.exact.get(exactKey)) === id;
+    await Promise.all([
+      this.entryMeta.delete(key),
+      ownsExact ? this.exact.delete(exactKey) : true,
+      this.entries.delete(key),
+      this.vectors.delete(key),
+      this.hitStats.delete(key),
+    ]);
+  }
+
+  private compact(m: StoredMeta | CacheEntry): EntryMeta {
+    let scope = this.scopes.get(m.scope);
+    if (scope === undefined) {
+      scope = m.scope;
+      this.scopes.set(scope, scope);
+    }
+    const hits = 'hits' in m && typeof m.hits === 'number' ? m.hits : 0;
+    const lastHitAt = 'lastHitAt' in m && typeof m.lastHitAt === 'number' ? m.lastHitAt : m.createdAt;
+    return { scope, exactKey: m.exactKey, namespace: m.namespace, createdAt: m.createdAt, expiresAt: m.expiresAt, hits, lastHitAt, text: m.text };
   }
 
   /**
@@ -373,7 +506,7 @@ export class SemanticCache {
    * answer that stored the entry has been written to the client.
    */
   private track(entry: CacheEntry, vector?: Float32Array): void {
-    this.meta.set(entry.id, { scope: entry.scope, namespace: entry.namespace, createdAt: entry.createdAt, expiresAt: entry.expiresAt, hits: entry.hits, text: entry.text });
+    this.meta.set(entry.id, this.compact(entry));
     if (vector) {
       setImmediate(() => {
         // Removed in the meantime: nothing to index.
@@ -386,6 +519,8 @@ export class SemanticCache {
 
   private untrack(id: number): void {
     this.meta.delete(id);
+    this.hot.delete(id);
+    this.dirtyHits.delete(id);
     if (this.index.has(id)) {
       this.index.remove(id);
       this.scheduleSave();
@@ -406,10 +541,15 @@ export class SemanticCache {
     const { op, id, from } = JSON.parse(message) as { op: 'add' | 'remove'; id: number; from: string };
     if (from === this.instanceId) return;
     if (op === 'remove') return this.untrack(id);
-    const entry = await this.entries.get(String(id));
-    if (!entry) return;
-    const v = entry.vector && entry.embedModel === this.opts.embedder.name ? decodeVector(entry.vector) : undefined;
-    this.track(entry, v && v.length === this.opts.embedder.dimension ? v : undefined);
+    const m = await this.entryMeta.get(String(id));
+    if (!m) return;
+    const b64 = m.embedModel === this.opts.embedder.name ? await this.vectors.get(String(id)) : undefined;
+    const v = b64 ? decodeVector(b64) : undefined;
+    this.meta.set(id, this.compact(m));
+    if (v && v.length === this.opts.embedder.dimension) {
+      this.index.add(id, m.scope, v);
+      this.scheduleSave();
+    }
   }
 
   /**
@@ -423,18 +563,28 @@ export class SemanticCache {
     }
   }
 
+  /**
+   * Saves the index a little after it changes, off the event loop (changed HNSW partitions are
+   * written by a libuv thread); changes made during a save are saved by the next one.
+   */
   private scheduleSave(): void {
     if (this.saveTimer) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      try {
-        this.index.save(this.indexDir);
-      } catch (err) {
-        this.opts.logger.error('index save failed', { error: (err as Error).message });
-      }
+      if (!this.index.dirty) return;
+      this.index
+        .saveInBackground(this.indexDir)
+        .catch((err) => this.opts.logger.error('index save failed', { error: (err as Error).message }))
+        .finally(() => {
+          if (this.index.dirty) this.scheduleSave();
+        });
     }, SAVE_DELAY_MS);
     this.saveTimer.unref();
   }
+}
+
+function storedMeta(e: CacheEntry): StoredMeta {
+  return { id: e.id, scope: e.scope, exactKey: e.exactKey, namespace: e.namespace, createdAt: e.createdAt, expiresAt: e.expiresAt, text: e.text, embedModel: e.embedModel };
 }
 
 function encodeVector(v: Float32Array): string {

@@ -4,8 +4,9 @@
  *
  * Failures are tracked per kind of operation, because backends fail differently: a full disk
  * fails writes while reads still work (a successful read must not clear a write failure), while
- * a Redis outage fails everything. The store is degraded while any kind's last outcome was a
- * failure; the next success of that kind clears it.
+ * a Redis outage fails everything. A kind is failing from a failure until a success of that kind
+ * at least `holdMs` after its last failure: on a nearly full disk small writes still succeed between
+ * failing large ones, and /health must not flap between ok and degraded with each of them.
  */
 export type StoreOp = 'read' | 'write' | 'connect';
 
@@ -26,11 +27,14 @@ export type StoreHealthEvent =
 export type StoreHealthListener = (event: StoreHealthEvent) => void;
 
 export class StoreHealth {
-  private readonly failing = new Map<StoreOp, { message: string; since: number }>();
+  private readonly failing = new Map<StoreOp, { message: string; since: number; last: number }>();
   private readonly counts: Record<StoreOp, number> = { read: 0, write: 0, connect: 0 };
   private readonly listeners: StoreHealthListener[] = [];
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly holdMs = 5000,
+  ) {}
 
   /** Logs and metrics subscribe here (server wiring); the store only reports. */
   on(listener: StoreHealthListener): void {
@@ -42,13 +46,14 @@ export class StoreHealth {
     this.counts[op]++;
     const began = !this.failing.has(op);
     const current = this.failing.get(op);
-    this.failing.set(op, { message: error.message, since: current?.since ?? this.now() });
+    const now = this.now();
+    this.failing.set(op, { message: error.message, since: current?.since ?? now, last: now });
     this.emit({ type: 'failure', op, error, began });
   }
 
   markOk(op: StoreOp): void {
     const current = this.failing.get(op);
-    if (!current) return;
+    if (!current || this.now() - current.last < this.holdMs) return;
     this.failing.delete(op);
     this.emit({ type: 'recovered', op, downMs: this.now() - current.since });
   }

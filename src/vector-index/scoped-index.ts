@@ -110,6 +110,9 @@ interface SavedMeta {
 export class ScopedIndex {
   private readonly partitions = new Map<string, Partition>();
   private readonly scopeOf = new Map<number, string>();
+  private saving: Promise<void> | undefined;
+  /** An HNSW partition was promoted or dropped since the last save. */
+  private layoutChanged = false;
 
   constructor(private readonly opts: ScopedIndexOptions) {}
 
@@ -144,7 +147,10 @@ export class ScopedIndex {
     }
     if (p.kind === 'flat') {
       p.flat.add(id, vector);
-      if (p.flat.size > this.opts.flatLimit) this.partitions.set(scope, { kind: 'hnsw', index: this.promote(p.flat) });
+      if (p.flat.size > this.opts.flatLimit) {
+        this.partitions.set(scope, { kind: 'hnsw', index: this.promote(p.flat) });
+        this.layoutChanged = true;
+      }
     } else p.index.add(id, vector);
     this.scopeOf.set(id, scope);
   }
@@ -157,7 +163,10 @@ export class ScopedIndex {
     if (p.kind === 'flat') p.flat.remove(id);
     else p.index.remove(id);
     const left = p.kind === 'flat' ? p.flat.size : p.index.size;
-    if (left === 0) this.partitions.delete(scope);
+    if (left === 0) {
+      this.partitions.delete(scope);
+      if (p.kind === 'hnsw') this.layoutChanged = true;
+    }
   }
 
   /** Nearest `k` entries of `scope` that pass `filter`, most similar first. */
@@ -173,19 +182,69 @@ export class ScopedIndex {
     return index;
   }
 
+  /** Whether a save would write anything (an HNSW partition changed, or the set of them did). */
+  get dirty(): boolean {
+    if (this.layoutChanged) return true;
+    for (const p of this.partitions.values()) if (p.kind === 'hnsw' && p.index.dirty) return true;
+    return false;
+  }
+
   /**
-   * Saves the HNSW partitions (the ones worth not rebuilding) under `dir`; small scopes are
-   * rebuilt from the vectors the store keeps with each entry. Written atomically per file; the
-   * meta file goes last and names only files already in place.
+   * Saves the HNSW partitions (the ones worth not rebuilding) under `dir`, on the event loop;
+   * small scopes are rebuilt from the vectors the store keeps. Only changed partitions are
+   * written. Waits for nothing: call flush() when a background save may be running.
    */
   save(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
+    const files: Array<[VectorIndex, string]> = [];
+    for (const [scope, p] of this.partitions) if (p.kind === 'hnsw') files.push([p.index, this.fileOf(scope)]);
+    for (const [index, file] of files) if (index.dirty || !fs.existsSync(path.join(dir, file))) index.save(path.join(dir, file));
+    this.writeMeta(dir);
+  }
+
+  /**
+   * The same, off the event loop: each changed partition is written by a libuv thread (see
+   * VectorIndex.saveInBackground), one after another. Concurrent calls share one save.
+   */
+  saveInBackground(dir: string): Promise<void> {
+    if (this.saving) return this.saving;
+    this.saving = (async () => {
+      await fs.promises.mkdir(dir, { recursive: true });
+      for (const [scope, p] of [...this.partitions]) {
+        if (p.kind !== 'hnsw') continue;
+        const file = path.join(dir, this.fileOf(scope));
+        if (p.index.dirty || !fs.existsSync(file)) await p.index.saveInBackground(file);
+      }
+      this.writeMeta(dir);
+    })().finally(() => {
+      this.saving = undefined;
+    });
+    return this.saving;
+  }
+
+  /** Waits for a background save in flight, then saves what changed since (shutdown). */
+  async flush(dir: string): Promise<void> {
+    while (this.saving) await this.saving.catch(() => {});
+    for (const p of this.partitions.values()) if (p.kind === 'hnsw') await p.index.settle();
+    this.save(dir);
+  }
+
+  private fileOf(scope: string): string {
+    return `${crypto.createHash('sha256').update(scope).digest('hex').slice(0, 32)}.hnsw`;
+  }
+
+  /** The meta file goes last and names only files already in place; other files are removed. */
+  private writeMeta(dir: string): void {
+    this.layoutChanged = false;
     const meta: SavedMeta = { version: 1, model: this.opts.model, dimension: this.opts.dimension, hnsw: [] };
     const keep = new Set<string>(['meta.json']);
     for (const [scope, p] of this.partitions) {
       if (p.kind !== 'hnsw') continue;
-      const file = `${crypto.createHash('sha256').update(scope).digest('hex').slice(0, 32)}.hnsw`;
-      p.index.save(path.join(dir, file));
+      const file = this.fileOf(scope);
+      if (!fs.existsSync(path.join(dir, file))) {
+        this.layoutChanged = true; // promoted during this save: listed by the next one
+        continue;
+      }
       meta.hnsw.push({ scope, file });
       keep.add(file).add(`${file}.meta.json`);
     }
