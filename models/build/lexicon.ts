@@ -22,6 +22,19 @@ export const STOP_WORDS = new Set(
 );
 
 /**
+ * Chat filler outside STOP_WORDS: words that frame a request ("I was wondering", "quick
+ * question", "any help appreciated") without saying what is asked. The GloVe build
+ * (build-glove.ts) gives them a small pooling weight; the default build does not read this list.
+ */
+export const FILLER_WORDS = new Set(
+  `wondering wonder curious question questions quick quickly basically actually possible possibly appreciate appreciated
+  advance assist assistance anyone anybody guys folks hoping hope trying figure certainly perhaps maybe kind sort
+  wanted wanting asking ask wonderful great thankful grateful`
+    .split(/\s+/)
+    .filter(Boolean),
+);
+
+/**
  * Negation and contrast words are kept (with their own vector) rather than zeroed: they change
  * meaning, and the guard checks them too.
  */

@@ -16,6 +16,8 @@ export interface Pointer {
   target: string;
   /** 0 for semantic pointers, else source word number (1-based) in this synset. */
   source: number;
+  /** 0 for semantic pointers, else target word number (1-based) in the target synset. */
+  targetWord: number;
 }
 
 export interface Synset {
@@ -77,7 +79,7 @@ export function loadWordNet(dir = wordnetDictDir()): WordNet {
         const off = head[i++]!;
         const p = head[i++]! as Pos | 's';
         const st = head[i++]!;
-        pointers.push({ symbol, target: (p === 's' ? 'a' : p) + off, source: parseInt(st.slice(0, 2), 16) });
+        pointers.push({ symbol, target: (p === 's' ? 'a' : p) + off, source: parseInt(st.slice(0, 2), 16), targetWord: parseInt(st.slice(2, 4), 16) });
       }
       synsets.set(pos + offset, { key: pos + offset, pos, lexFile, words, pointers, gloss });
     }

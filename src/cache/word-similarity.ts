@@ -108,7 +108,10 @@ function wordPiece(word: string, vocab: Map<string, number>, prefix: string): nu
 export function loadWordSimilarity(modelsDir: string, model: string): WordSimilarity | undefined {
   const dir = path.join(modelsDir, model);
   try {
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { semcache_static_embedding?: boolean };
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
+      semcache_static_embedding?: boolean;
+      semcache_word_similarity_dims?: number;
+    };
     if (!config.semcache_static_embedding) return undefined;
     const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as {
       model: { vocab: Record<string, number>; continuing_subword_prefix?: string };
@@ -125,7 +128,12 @@ export function loadWordSimilarity(modelsDir: string, model: string): WordSimila
     const scales = new Float32Array(rows);
     const sv = new DataView(sc.raw.buffer, sc.raw.byteOffset, sc.raw.byteLength);
     for (let r = 0; r < rows; r++) scales[r] = sv.getFloat32(r * 4, true);
-    return createWordSimilarityFromTable((w) => wordPiece(w, vocab, prefix), table, scales, dim);
+    // A model may say that only its leading columns are for word-level comparison:
+    // static-glove-wordnet-en's GloVe block puts co-hyponyms ("adults" / "babies") close, which
+    // the guard's substitution check must keep apart, so it compares words by the WordNet block.
+    const leading = config.semcache_word_similarity_dims;
+    const cols = Number.isInteger(leading) && leading! > 0 && leading! <= dim ? leading! : dim;
+    return createWordSimilarityFromTable((w) => wordPiece(w, vocab, prefix), table, scales, dim, cols);
   } catch {
     return undefined;
   }
@@ -137,6 +145,8 @@ export function createWordSimilarityFromTable(
   table: Int8Array,
   scales: Float32Array,
   dim: number,
+  /** Compare words on the first `cols` columns only (default all). */
+  cols = dim,
 ): WordSimilarity {
   const cache = new Map<string, Float32Array | null>();
   const vector = (word: string): Float32Array | null => {
@@ -145,17 +155,17 @@ export function createWordSimilarityFromTable(
     const ids = split(word.toLowerCase());
     v = null;
     if (ids && ids.length) {
-      const acc = new Float32Array(dim);
+      const acc = new Float32Array(cols);
       for (const id of ids) {
         const s = scales[id]!;
         const off = id * dim;
-        for (let i = 0; i < dim; i++) acc[i]! += table[off + i]! * s;
+        for (let i = 0; i < cols; i++) acc[i]! += table[off + i]! * s;
       }
       let n = 0;
-      for (let i = 0; i < dim; i++) n += acc[i]! * acc[i]!;
+      for (let i = 0; i < cols; i++) n += acc[i]! * acc[i]!;
       if (n > 0) {
         n = 1 / Math.sqrt(n);
-        for (let i = 0; i < dim; i++) acc[i]! *= n;
+        for (let i = 0; i < cols; i++) acc[i]! *= n;
         v = acc;
       }
     }
@@ -169,7 +179,7 @@ export function createWordSimilarityFromTable(
     const vb = vector(b);
     if (!va || !vb) return undefined;
     let dot = 0;
-    for (let i = 0; i < dim; i++) dot += va[i]! * vb[i]!;
+    for (let i = 0; i < cols; i++) dot += va[i]! * vb[i]!;
     return dot;
   };
 }
