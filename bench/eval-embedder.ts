@@ -1,6 +1,6 @@
 /**
  * `make eval-embedder`: scores the active embedding model (EMBED_MODEL, default
- * static-wordnet-en) with and without the correctness guard against a char-3-gram TF-IDF and an
+ * DEFAULT_EMBED_MODEL in src/config.ts) with and without the correctness guard against a char-3-gram TF-IDF and an
  * exact-match baseline on the paraphrase sets in shared/data (SHARED_DATA_DIR), measures load
  * time and single-prompt embed latency, and calibrates the model's default similarity threshold
  * (lowest threshold keeping precision >= 0.97 with the guard on, all sets pooled).
@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTransformersEmbedder } from '../src/embedding/transformers-embedder.js';
+import { DEFAULT_EMBED_MODEL } from '../src/config.js';
 import { createGuard } from '../src/cache/guard.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { readAllSets, repoRoot, sharedDataDir } from './lib/datasets.js';
@@ -28,7 +29,7 @@ const TYPICAL_PROMPT =
 
 async function main(): Promise<void> {
   const root = repoRoot();
-  const model = process.env.EMBED_MODEL?.trim() || 'static-wordnet-en';
+  const model = process.env.EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL;
   const modelsDir = path.resolve(root, process.env.MODELS_DIR?.trim() || 'models');
   const write = process.env.EVAL_WRITE !== '0';
   const dataDir = sharedDataDir();

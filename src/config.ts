@@ -6,6 +6,9 @@ import { z } from 'zod';
  * Each variable is documented in the README's env table; keep the two in step.
  */
 
+
+/** The shipped default embedding model (models/<name>/, built by `make model`). */
+export const DEFAULT_EMBED_MODEL = 'static-glove-wordnet-en';
 const bool = (dflt: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
@@ -47,7 +50,7 @@ const EnvSchema = z.object({
   CACHE_SHARE_ACROSS_TENANTS: bool(false),
   CACHE_GUARD: withDefault(z.enum(['on', 'off']), 'on'),
   CACHE_SEMANTIC_MAX_CHARS: int(4000, 1),
-  EMBED_MODEL: optionalString.transform((v) => v ?? 'static-wordnet-en'),
+  EMBED_MODEL: optionalString.transform((v) => v ?? DEFAULT_EMBED_MODEL),
   MODELS_DIR: optionalString.transform((v) => v ?? 'models'),
   ALLOW_REMOTE_MODELS: bool(false),
   HNSW_M: int(16, 2, 128),

@@ -101,7 +101,7 @@ describe('bench (quick mode on tiny inputs)', function () {
       threshold: 0.8,
       guard: true,
       // As the gateway scores candidates for this model, so the offline replay can match it.
-      scoring: scoringFor(readModelDefaults(MODELS_DIR, 'static-wordnet-en')),
+      scoring: scoringFor(readModelDefaults(MODELS_DIR, embedder.name)),
       httpRequests: 12,
       upstream: { latencyMs: { min: 1, max: 4 }, seed: 1 },
       pricingModel: MODEL,

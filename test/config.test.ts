@@ -16,7 +16,7 @@ describe('config (env parsed once)', () => {
       expect(c.cache.guard).to.equal(true);
       expect(c.cache.similarityThreshold).to.equal(undefined);
       expect(c.cache.ttlSeconds).to.equal(604800);
-      expect(c.embedding.model).to.equal('static-wordnet-en');
+      expect(c.embedding.model).to.equal('static-glove-wordnet-en');
     }
   });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config.js';
+import { DEFAULT_EMBED_MODEL, loadConfig, type Config } from '../../src/config.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import { createTransformersEmbedder } from '../../src/embedding/transformers-embedder.js';
 import { startGateway, type Gateway } from '../../src/server.js';
@@ -10,7 +10,7 @@ let shared: Promise<Embedder> | undefined;
 
 /** The real default model through the real transformers.js loader, loaded once per test run. */
 export function defaultEmbedder(): Promise<Embedder> {
-  shared ??= createTransformersEmbedder({ model: 'static-wordnet-en', modelsDir: path.resolve('models'), allowRemote: false });
+  shared ??= createTransformersEmbedder({ model: DEFAULT_EMBED_MODEL, modelsDir: path.resolve('models'), allowRemote: false });
   return shared;
 }
 
