@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTransformersEmbedder } from '../src/embedding/transformers-embedder.js';
+import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
 import { createGuard } from '../src/cache/guard.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { DEFAULT_HYBRID_WEIGHTS } from '../src/cache/hybrid-score.js';
@@ -114,25 +114,35 @@ async function main(): Promise<void> {
 
   if (dev && test) {
     const kinds = [...new Set(test.map((p) => p.kind))];
-    lines.push('', `Adversarial set (data/eval): hybrid threshold calibrated on the dev split (${dev.length} pairs, precision >= ${TARGET} with the guard), applied to the frozen test split (${test.length} pairs). Per kind: hits / pairs on test (mean cosine).`, '');
-    lines.push(`| model | threshold (dev) | test precision | test recall | ${kinds.join(' | ')} |`, `| --- | --- | --- | --- | ${kinds.map(() => '---').join(' | ')} |`);
+    lines.push(
+      '',
+      `Adversarial set (data/eval), frozen test split (${test.length} pairs), hybrid score with the guard, at two thresholds: the model's served default ` +
+        `(gateway.json) and the lowest one keeping precision >= ${TARGET} on the dev split (${dev.length} pairs; "none" when no threshold does). ` +
+        'Per kind: hits / pairs on test (mean cosine).',
+      '',
+    );
+    lines.push(`| model | threshold | test precision | test recall | ${kinds.join(' | ')} |`, `| --- | --- | --- | --- | ${kinds.map(() => '---').join(' | ')} |`);
     for (const m of models) {
       const devSet: PairSet = { name: 'adversarial-dev', description: '', pairs: dev };
       const testSet: PairSet = { name: 'adversarial-test', description: '', pairs: test };
       const devScores = scoreSet(devSet, await vectorsOf(m, dev), m.guard, m.name, { skipBaselines: true }).scores;
-      const threshold = recallAtPrecision(devScores.hybridGuarded, TARGET, GUARD_REJECTED).threshold;
+      const calibrated = recallAtPrecision(devScores.hybridGuarded, TARGET, GUARD_REJECTED).threshold;
+      const served = readModelDefaults(modelsDir, m.name).similarityThreshold;
       const cosTest = await vectorsOf(m, test);
       const testScores = scoreSet(testSet, cosTest, m.guard, m.name, { skipBaselines: true }).scores;
-      const hit = testScores.hybridGuarded.map((s) => s.score >= threshold);
-      const tp = test.filter((p, i) => p.label && hit[i]).length;
-      const fp = test.filter((p, i) => !p.label && hit[i]).length;
-      const posCount = test.filter((p) => p.label).length;
-      const cells = kinds.map((k) => {
-        const idx = test.map((p, i) => (p.kind === k ? i : -1)).filter((i) => i >= 0);
-        const mean = idx.reduce((a, i) => a + cosTest(test[i]!.a, test[i]!.b), 0) / idx.length;
-        return `${idx.filter((i) => hit[i]).length}/${idx.length} (${mean.toFixed(2)})`;
-      });
-      lines.push(`| ${m.name} | ${Number.isFinite(threshold) ? threshold.toFixed(4) : 'none'} | ${pct(tp / Math.max(1, tp + fp))} | ${pct(tp / posCount)} | ${cells.join(' | ')} |`);
+      for (const [label, threshold] of [['served', served], ['dev P>=0.97', calibrated]] as const) {
+        const hit = testScores.hybridGuarded.map((s) => s.score >= threshold);
+        const tp = test.filter((p, i) => p.label && hit[i]).length;
+        const fp = test.filter((p, i) => !p.label && hit[i]).length;
+        const posCount = test.filter((p) => p.label).length;
+        const cells = kinds.map((k) => {
+          const idx = test.map((p, i) => (p.kind === k ? i : -1)).filter((i) => i >= 0);
+          const mean = idx.reduce((a, i) => a + cosTest(test[i]!.a, test[i]!.b), 0) / idx.length;
+          return `${idx.filter((i) => hit[i]).length}/${idx.length} (${mean.toFixed(2)})`;
+        });
+        const shown = Number.isFinite(threshold) ? threshold.toFixed(4) : 'none';
+        lines.push(`| ${m.name} | ${label} ${shown} | ${pct(tp / Math.max(1, tp + fp))} | ${pct(tp / posCount)} | ${cells.join(' | ')} |`);
+      }
     }
   }
   for (const m of models) await m.embedder.close?.();
