@@ -22,7 +22,14 @@ export function rawRequest(baseUrl: string, method: string, rawPath: string, bod
   const u = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method, path: rawPath, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } },
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: rawPath,
+        // A content-length, as node's client frames DELETE / OPTIONS bodies no other way.
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -90,6 +97,8 @@ const CHAT_ALIASES = [
   '/v1/chat/completions#frag',
   '/v1/chat/completions%',
   '/v1/chat/completions%zz',
+  '/v1/%252e/chat/completions',
+  '/v1/chat/completions%2500',
 ];
 
 describe('HTTP layer hardening', () => {
@@ -159,8 +168,15 @@ describe('HTTP layer hardening', () => {
         const res = await rawRequest(gw.url, 'POST', p, body);
         expectOpenAIError(res, 400, 'invalid_path');
       }
+      // Other methods on the chat path would reach an upstream that may not care about the method.
+      for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+        for (const p of ['/v1/chat/completions', '/v1/chat/completions?x=1', '/v1/chat/completions/']) {
+          const res = await rawRequest(gw.url, method, p, body);
+          expectOpenAIError(res, 400, 'invalid_path');
+        }
+      }
       expect(upstream.requestLines).to.deep.equal([]);
-      // The plain path under another method is OpenAI's own (stored completions) and still passes.
+      // The plain path under GET is OpenAI's own (list stored completions) and still passes.
       await rawRequest(gw.url, 'GET', '/v1/chat/completions?limit=1');
       expect(upstream.requestLines).to.deep.equal(['GET /v1/chat/completions?limit=1']);
     });

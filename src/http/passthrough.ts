@@ -62,8 +62,8 @@ export function mountPassthrough(
     });
     let status = 0;
     try {
-      if (disguisedOwnRoute(req.originalUrl)) {
-        throw new ApiError(400, 'invalid request path: send chat completions to /v1/chat/completions exactly', 'invalid_request_error', 'invalid_path');
+      if (disguisedOwnRoute(req.originalUrl, req.method)) {
+        throw new ApiError(400, 'invalid request: send chat completions as POST /v1/chat/completions exactly', 'invalid_request_error', 'invalid_path');
       }
       const auth = await deps.upstreamAuth(req.header('authorization'));
       const headers: Record<string, string> = {};

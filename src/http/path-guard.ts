@@ -13,7 +13,7 @@ import { ApiError, sendError } from './errors.js';
  * a path (backslash, `#`, controls, non-ASCII, ...); malformed percent-escapes; empty segments
  * (`//`, except one trailing slash); segments that are or decode to `.` or `..`; percent-escapes
  * of an unreserved character (`%2e`, `%69`: the same path to a normalizing server); escapes that
- * decode to a separator (`/`, `\`) or a control character.
+ * decode to a separator (`/`, `\`), a control character or `%` (double encoding: `%252e`).
  */
 
 /** pchar (RFC 3986 §3.3) plus `/`: unreserved, pct-encoded, sub-delims, ':' and '@'. */
@@ -46,6 +46,8 @@ export function pathProblem(rawUrl: string): string | undefined {
       return 'the path contains a malformed percent-escape';
     }
     if (decoded === '.' || decoded === '..') return 'the path contains a dot segment (. or ..)';
+    // "%252e" is "%2e" to us and "." to an upstream that decodes twice.
+    if (decoded.includes('%')) return 'the path contains an escaped percent sign (double encoding)';
     if (DECODED_FORBIDDEN.test(decoded)) return 'the path contains an encoded separator or control character';
   }
   return undefined;
@@ -55,15 +57,17 @@ export function pathProblem(rawUrl: string): string | undefined {
 const OWN_ROUTES = ['/v1/chat/completions'];
 
 /**
- * Whether a plain path that is not one of the gateway's own routes would still be taken for one
- * by a lenient upstream: matrix parameters (`;x`) stripped, escapes decoded, whitespace trimmed,
- * case folded. `/v1/chat/completions;x` or `/v1/chat/completions%20` must not reach an upstream
- * that normalizes them into the chat route, skipping the gateway's policy and cache.
+ * Whether the pass-through must refuse a path (and method) because a lenient upstream would take
+ * it for the chat route, which the gateway answers itself: matrix parameters (`;x`) stripped,
+ * escapes decoded, whitespace trimmed, case and trailing slashes folded. `/v1/chat/completions;x`,
+ * `.../completions%20` or `PUT /v1/chat/completions` must not reach an upstream that serves them as
+ * a chat completion, skipping the gateway's policy and cache. Only OpenAI's own plain `GET` (list
+ * stored completions) passes.
  */
-export function disguisedOwnRoute(rawUrl: string): boolean {
+export function disguisedOwnRoute(rawUrl: string, method = 'GET'): boolean {
   const q = rawUrl.indexOf('?');
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-  if (OWN_ROUTES.includes(path)) return false;
+  if (OWN_ROUTES.includes(path) && (method === 'GET' || method === 'HEAD')) return false;
   const lax = (segment: string) => {
     let s = segment;
     try {
