@@ -1,7 +1,7 @@
 /**
  * `make fuzz`: the full hostile-input campaign (bench/fuzz/) and the fault suite (bench/fault/)
- * against the real entry point. Writes bench/results/<date>-<sha>-fuzz/{report.md,report.json}
- * (a new directory per run, or BENCH_OUT) and exits non-zero when any invariant was violated.
+ * against the real entry point. Writes {report.md,report.json} to bench/results/tmp/<date>-<sha>-fuzz/
+ * (ignored by git; BENCH_PUBLISH=1: bench/results/<date>-<sha>-fuzz/; BENCH_OUT: there) and exits non-zero when any invariant was violated.
  * FUZZ_SEED (default BENCH_SEED or 42), FUZZ_COUNT (default 2500), FUZZ_CONCURRENCY (default 4),
  * FUZZ_KILLS (default 10), FUZZ_PARTS (default fuzz,fault).
  */
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { faultMarkdown, runFaultSuite, type ScenarioReport } from './fault/suite.js';
 import { campaignMarkdown, runCampaign, type CampaignReport } from './fuzz/campaign.js';
 import { repoRoot } from './lib/datasets.js';
+import { resultLocation } from './lib/output.js';
 
 function intEnv(name: string, dflt: number): number {
   const raw = process.env[name];
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
   } catch {
     // not a git checkout: the directory name says so
   }
-  const outDir = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(root, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}-${sha}-fuzz`);
+  // Like make bench: the ignored bench/results/tmp/ unless BENCH_PUBLISH=1 (latest.md is left alone).
+  const { outDir } = resultLocation({ root, name: `${new Date().toISOString().slice(0, 10)}-${sha}-fuzz`, quick: false, env: process.env });
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
   const md =
