@@ -116,10 +116,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       extraRoutes: (a) => {
         mountObservabilityRoutes(a, { adminApiKey: config.adminApiKey, metrics, stats, totals });
         mountKeyRoutes(a, { adminApiKey: config.adminApiKey, keys: new GatewayKeyStore(storeKv) });
-        mountPassthrough(a, { config, logger, admissionControl: admission, upstreamAuth: async (authorization) => {
-            // Identify first: it enforces REQUIRE_API_KEY and rejects unknown gateway keys.
-            const caller = await policy.identify(authorization);
-            return config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization;
+        mountPassthrough(a, { config, logger, admissionControl: admission, upstreamAuth: async (authorization, res) => {
+            // Admit first: it enforces REQUIRE_API_KEY, rejects unknown gateway keys and counts the key's limits.
+            const { caller, finish } = await policy.admitPassthrough(authorization, res);
+            return { authorization: config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization, finish };
           },
         });
       },

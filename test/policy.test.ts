@@ -200,6 +200,34 @@ describe('policy: gateway keys, limits, budgets, redaction (real gateway, real u
       }
     });
 
+    it('requests/minute also holds on pass-through routes (embeddings), and chat and pass-through share the window', async () => {
+      const { gw, keys } = await gatewayWithKeys([{ name: 'rpm-pass', limits: { rpm: 2 } }]);
+      try {
+        const embed = () =>
+          fetch(`${gw.url}/v1/embeddings`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...bearer(keys[0]!) },
+            body: JSON.stringify({ model: 'text-embedding-3-small', input: 'hello' }),
+          });
+        const first = await embed();
+        expect(first.status).to.equal(200);
+        expect(first.headers.get('x-ratelimit-remaining-requests')).to.equal('1');
+        await first.text();
+        const miss = await chat(gw, ask('What does a pass-through route count?'), bearer(keys[0]!));
+        expect(miss.status).to.equal(200);
+        const over = await embed();
+        expect(over.status).to.equal(429);
+        const body = (await over.json()) as { error: { code: string; type: string; message: string } };
+        expect(body.error.code).to.equal('rate_limit_exceeded');
+        expect(Number(over.headers.get('retry-after'))).to.be.within(1, 60);
+        // One embeddings call and one chat call reached the upstream; the refused one did not.
+        expect(upstream.calls.filter((c) => (c.body as { input?: unknown }).input !== undefined)).to.have.length(1);
+        expect(upstream.calls).to.have.length(2);
+      } finally {
+        await gw.close();
+      }
+    });
+
     it('x-ratelimit-* headers are only OpenAI\'s names with valid values, on a 200 and on a 429', async () => {
       const { gw, keys } = await gatewayWithKeys([{ name: 'hdrs', limits: { rpm: 1, tpm: 100_000, concurrency: 5 } }]);
       const expectOpenAiRateLimitHeaders = (res: { headers: Headers }) => {

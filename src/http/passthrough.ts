@@ -9,8 +9,14 @@ import { ApiError, sendError } from './errors.js';
 import { safeHeaderValue } from './header-values.js';
 import { disguisedOwnRoute, upstreamUrlFor } from './path-guard.js';
 
-/** Resolves the Authorization to send upstream for a caller (a gateway key never goes upstream). */
-export type UpstreamAuth = (clientAuthorization: string | undefined) => Promise<string | undefined>;
+/**
+ * Admits a caller to a pass-through call (keys, limits) and resolves the Authorization to send
+ * upstream (a gateway key never goes upstream); `finish` runs when the call is over.
+ */
+export type UpstreamAuth = (
+  clientAuthorization: string | undefined,
+  res: Response,
+) => Promise<{ authorization: string | undefined; finish: () => Promise<void> }>;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer']);
 /** Client credentials other than the Authorization the gateway resolves: never forwarded. */
@@ -61,11 +67,14 @@ export function mountPassthrough(
       controller.abort(); // the client left: stop reading from the upstream too
     });
     let status = 0;
+    let finish: (() => Promise<void>) | undefined;
     try {
       if (disguisedOwnRoute(req.originalUrl, req.method)) {
         throw new ApiError(400, 'invalid request: send chat completions as POST /v1/chat/completions exactly', 'invalid_request_error', 'invalid_path');
       }
-      const auth = await deps.upstreamAuth(req.header('authorization'));
+      const grant = await deps.upstreamAuth(req.header('authorization'), res);
+      finish = grant.finish;
+      const auth = grant.authorization;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && !CREDENTIALS.has(k) && typeof v === 'string') headers[k] = v;
       if (auth) headers.authorization = auth;
@@ -80,7 +89,8 @@ export function mountPassthrough(
       status = upstream.status;
       res.status(upstream.status);
       upstream.headers.forEach((value, key) => {
-        if (passesBack(key)) res.setHeader(key, safeHeaderValue(value));
+        // A gateway key's own rate-limit windows, set when it was admitted, win over the provider's.
+        if (passesBack(key) && !(key.startsWith('x-ratelimit-') && res.hasHeader(key))) res.setHeader(key, safeHeaderValue(value));
       });
       if (upstream.body) {
         const body = Readable.fromWeb(upstream.body as WebReadableStream);
@@ -100,6 +110,7 @@ export function mountPassthrough(
       status = res.statusCode;
     } finally {
       clearTimeout(timer);
+      await finish?.();
       deps.logger.info('passthrough', { event: 'passthrough', method: req.method, path: req.path, status, totalMs: Number((performance.now() - started).toFixed(1)) });
     }
   };

@@ -48,6 +48,30 @@ function bearerToken(authorization: string | undefined): string | undefined {
 const hasLimits = (key: GatewayKeyRecord | undefined): key is GatewayKeyRecord =>
   !!key && (key.limits.rpm !== undefined || key.limits.tpm !== undefined || key.limits.concurrency !== undefined || key.limits.dailyUsd !== undefined);
 
+/**
+ * Counts one request against a key's requests-per-minute and concurrency limits (the lease is
+ * released by the caller when the request is over); 429 in OpenAI's shape when a limit is reached.
+ */
+async function takeRequestSlot(
+  deps: RequestPolicyDeps,
+  key: GatewayKeyRecord,
+  leaseId: string,
+  now: number,
+  setHeaders: (windows: { requests?: WindowUsage; tokens?: WindowUsage }) => void,
+): Promise<void> {
+  const result = await deps.limits.admit(key.id, leaseId, key.limits, now);
+  // Only the windows: the rest of the result (ok, rejected, retryAfterMs) is not a header.
+  const windows = { requests: result.requests, tokens: result.tokens };
+  setHeaders(windows);
+  if (!result.ok) {
+    const message =
+      result.rejected === 'requests'
+        ? `Rate limit reached for key ${key.name} on requests per minute: limit ${key.limits.rpm}. Please try again later.`
+        : `Rate limit reached for key ${key.name} on concurrent requests: limit ${key.limits.concurrency}. Please try again when a request has finished.`;
+    throw new ApiError(429, message, 'requests', 'rate_limit_exceeded', null, { ...rateLimitHeaders(windows), ...retryAfterHeaders(result.retryAfterMs) });
+  }
+}
+
 export class RequestPolicy {
   private readonly now: () => number;
 
@@ -79,6 +103,32 @@ export class RequestPolicy {
       throw new ApiError(401, 'Malformed Authorization header: send a gateway key as Authorization: Bearer sk-gw-...', 'invalid_request_error', 'invalid_api_key');
     }
     return { tenant: tenantOf(authorization), upstreamAuthorization: authorization };
+  }
+
+  /**
+   * Pass-through routes (embeddings, files, ...): identify the caller and count the call against
+   * its key's requests-per-minute and concurrency limits, as a chat request is counted. Tokens and
+   * the daily budget are not: the gateway does not price those endpoints. `finish` frees the
+   * concurrency slot; call it once the call is over, however it ended.
+   */
+  async admitPassthrough(authorization: string | undefined, res: Response): Promise<{ caller: Caller; finish: () => Promise<void> }> {
+    const caller = await this.identify(authorization);
+    const key = caller.key;
+    if (!hasLimits(key)) return { caller, finish: async () => undefined };
+    const leaseId = randomUUID();
+    await takeRequestSlot(this.deps, key, leaseId, this.now(), (windows) => {
+      if (!res.headersSent) for (const [k, v] of Object.entries(rateLimitHeaders(windows))) res.setHeader(k, v);
+    });
+    return {
+      caller,
+      finish: async () => {
+        try {
+          await this.deps.limits.release(key.id, leaseId);
+        } catch (err) {
+          this.deps.logger.error('could not release limits', { event: 'limits_error', tenant: key.id, error: (err as Error).message });
+        }
+      },
+    };
   }
 
   /**
@@ -147,17 +197,7 @@ export class Admission {
   async admit(): Promise<void> {
     const key = this.caller.key;
     if (!hasLimits(key)) return;
-    const result = await this.deps.limits.admit(key.id, this.leaseId, key.limits, this.now());
-    // Only the windows: the rest of the result (ok, rejected, retryAfterMs) is not a header.
-    const windows = { requests: result.requests, tokens: result.tokens };
-    this.setHeaders(windows);
-    if (!result.ok) {
-      const message =
-        result.rejected === 'requests'
-          ? `Rate limit reached for key ${key.name} on requests per minute: limit ${key.limits.rpm}. Please try again later.`
-          : `Rate limit reached for key ${key.name} on concurrent requests: limit ${key.limits.concurrency}. Please try again when a request has finished.`;
-      throw new ApiError(429, message, 'requests', 'rate_limit_exceeded', null, { ...rateLimitHeaders(windows), ...retryAfterHeaders(result.retryAfterMs) });
-    }
+    await takeRequestSlot(this.deps, key, this.leaseId, this.now(), (w) => this.setHeaders(w));
     this.admitted = true;
   }
 
