@@ -678,8 +678,30 @@ function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string
   return undefined;
 }
 
+/** Each of the guard's checks on its own (true = that check finds a mismatch), for the verifier's features. */
+export interface GuardFindings {
+  number: boolean;
+  negation: boolean;
+  identifier: boolean;
+  entity: boolean;
+  direction: boolean;
+  substitution: boolean;
+}
+
+function findings(a: Analysis, b: Analysis, opts: GuardOptions): GuardFindings {
+  const number = [...a.numbers].some((n) => !b.numbers.has(n)) || [...b.numbers].some((n) => !a.numbers.has(n));
+  const negation = (a.negations > 0) !== (b.negations > 0) || Math.abs(a.negations - b.negations) >= 2;
+  const identifier =
+    [...a.strong].some(([norm]) => !fuzzyHas(b.words, b.wordList, norm)) || [...b.strong].some(([norm]) => !fuzzyHas(a.words, a.wordList, norm));
+  const entity =
+    [...a.entities].some(([norm]) => !fuzzyHas(b.words, b.wordList, norm)) && [...b.entities].some(([norm]) => !fuzzyHas(a.words, a.wordList, norm));
+  const direction = Boolean(checkDirection(a, b) ?? checkDirection(b, a) ?? checkRelationSwap(a, b));
+  const substitution = Boolean(checkSubstitution(a, b, opts));
+  return { number, negation, identifier, entity, direction, substitution };
+}
+
 /** A guard with a small cache of analysed texts (cached entries are compared repeatedly). */
-export function createGuard(opts: GuardOptions = {}): Guard {
+export function createGuard(opts: GuardOptions = {}): Guard & { findings(cachedText: string, newText: string): GuardFindings } {
   const cache = new Map<string, Analysis>();
   const get = (text: string): Analysis => {
     let x = cache.get(text);
@@ -694,6 +716,9 @@ export function createGuard(opts: GuardOptions = {}): Guard {
     agrees(cachedText: string, newText: string): GuardVerdict {
       if (cachedText === newText) return { ok: true };
       return compare(get(cachedText), get(newText), opts);
+    },
+    findings(cachedText: string, newText: string): GuardFindings {
+      return findings(get(cachedText), get(newText), opts);
     },
   };
 }

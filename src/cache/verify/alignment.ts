@@ -1,0 +1,127 @@
+/**
+ * Aligns two prompts word by word and term by term. A term (chunk) is a maximal run of content
+ * words and numbers ("the remote staging server" -> remote staging server, "host port 8443"); a
+ * word matches a word on the other side when it is the same up to inflection or one typo, or (a
+ * weaker match) when the embedding model calls the two words near-synonyms. Terms are aligned by
+ * how many of their words match, so multiword terms that share a word ("orders table" / "orders
+ * archive table") still find their own counterpart.
+ */
+import { sameWord, tokenize, type Token } from './text.js';
+
+export type WordSimilarity = (a: string, b: string) => number | undefined;
+
+export interface Chunk {
+  start: number;
+  /** Exclusive. */
+  end: number;
+  /** Sentence number, so relations are read within one sentence. */
+  sentence: number;
+}
+
+export interface Reading {
+  text: string;
+  tokens: Token[];
+  chunks: Chunk[];
+  /** Chunk index of each token, -1 outside chunks. */
+  chunkOf: Int32Array;
+  sentenceOf: Int32Array;
+}
+
+export interface Alignment {
+  a: Reading;
+  b: Reading;
+  /** Token index in b matched to each token of a (-1: none). */
+  tokenAtoB: Int32Array;
+  tokenBtoA: Int32Array;
+  /** Per a-token: 0 none, 1 same word, 2 typo/inflection, 3 synonym. */
+  matchKind: Uint8Array;
+  chunkAtoB: Int32Array;
+  chunkBtoA: Int32Array;
+}
+
+/** Word similarity at or above which two different words count as a (weak) match. */
+export const SYNONYM_MATCH = 0.5;
+
+export function read(text: string): Reading {
+  const tokens = tokenize(text);
+  const chunks: Chunk[] = [];
+  const chunkOf = new Int32Array(tokens.length).fill(-1);
+  const sentenceOf = new Int32Array(tokens.length);
+  let sentence = 0;
+  let open: Chunk | undefined;
+  tokens.forEach((t, i) => {
+    if (t.cls === 'punct' && /[.!?;:]/.test(t.raw)) sentence++;
+    sentenceOf[i] = sentence;
+    if (t.cls === 'content' || t.cls === 'number') {
+      if (!open) chunks.push((open = { start: i, end: i + 1, sentence }));
+      else open.end = i + 1;
+      chunkOf[i] = chunks.length - 1;
+    } else open = undefined;
+  });
+  return { text, tokens, chunks, chunkOf, sentenceOf };
+}
+
+const isTerm = (t: Token) => t.cls === 'content' || t.cls === 'number';
+
+export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
+  const ta = a.tokens;
+  const tb = b.tokens;
+  const tokenAtoB = new Int32Array(ta.length).fill(-1);
+  const tokenBtoA = new Int32Array(tb.length).fill(-1);
+  const matchKind = new Uint8Array(ta.length);
+
+  // Chunks first: the pair of terms sharing the most words (ties: closest in relative position).
+  const chunkAtoB = new Int32Array(a.chunks.length).fill(-1);
+  const chunkBtoA = new Int32Array(b.chunks.length).fill(-1);
+  const cand: { i: number; j: number; score: number }[] = [];
+  a.chunks.forEach((ca, i) => {
+    b.chunks.forEach((cb, j) => {
+      let shared = 0;
+      for (let x = ca.start; x < ca.end; x++) {
+        for (let y = cb.start; y < cb.end; y++) if (ta[x]!.norm === tb[y]!.norm || sameWord(ta[x]!.norm, tb[y]!.norm)) (shared++, (y = cb.end));
+      }
+      if (shared === 0) return;
+      const la = ca.end - ca.start;
+      const lb = cb.end - cb.start;
+      const exact = shared === la && la === lb ? 1 : 0;
+      cand.push({ i, j, score: exact * 10 + shared / Math.max(la, lb) + shared * 0.01 });
+    });
+  });
+  cand.sort((x, y) => y.score - x.score);
+  for (const c of cand) {
+    if (chunkAtoB[c.i]! >= 0 || chunkBtoA[c.j]! >= 0) continue;
+    chunkAtoB[c.i] = c.j;
+    chunkBtoA[c.j] = c.i;
+  }
+
+  // Words: inside aligned chunks first, then anywhere; exact before typo before synonym.
+  const link = (x: number, y: number, kind: number) => {
+    tokenAtoB[x] = y;
+    tokenBtoA[y] = x;
+    matchKind[x] = kind;
+  };
+  const pass = (kind: number, test: (p: string, q: string) => boolean, withinChunks: boolean) => {
+    for (let x = 0; x < ta.length; x++) {
+      if (tokenAtoB[x]! >= 0 || !isTerm(ta[x]!)) continue;
+      const cbIndex = a.chunkOf[x]! >= 0 ? chunkAtoB[a.chunkOf[x]!]! : -1;
+      if (withinChunks && cbIndex < 0) continue;
+      const from = withinChunks ? b.chunks[cbIndex]!.start : 0;
+      const to = withinChunks ? b.chunks[cbIndex]!.end : tb.length;
+      for (let y = from; y < to; y++) {
+        if (tokenBtoA[y]! >= 0 || !isTerm(tb[y]!) || tb[y]!.cls !== ta[x]!.cls) continue;
+        if (test(ta[x]!.norm, tb[y]!.norm)) {
+          link(x, y, kind);
+          break;
+        }
+      }
+    }
+  };
+  const same = (p: string, q: string) => p === q;
+  const near = (p: string, q: string) => sameWord(p, q);
+  pass(1, same, true);
+  pass(2, near, true);
+  pass(1, same, false);
+  pass(2, near, false);
+  if (sim) pass(3, (p, q) => p.length >= 3 && q.length >= 3 && (sim(p, q) ?? -1) >= SYNONYM_MATCH, false);
+  return { a, b, tokenAtoB, tokenBtoA, matchKind, chunkAtoB, chunkBtoA };
+}
