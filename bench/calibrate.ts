@@ -1,11 +1,16 @@
 /**
- * `make calibrate TARGET_PRECISION=0.98`: prints the CACHE_SIMILARITY_THRESHOLD that gives the
+ * `make calibrate TARGET_PRECISION=0.98`. With the model's learned verifier (the default), see
+ * calibrateVerifier below. Without one (CACHE_GUARD=off, or a model without verifier.json): prints the CACHE_SIMILARITY_THRESHOLD that gives the
  * highest pooled hit ratio over the bench workloads while precision stays at or above the target,
  * with the guard as configured (CACHE_GUARD). Offline replay of the cache's decision rule on a
  * 0.005 grid; no gateway or upstream needed. BENCH_QUICK=1 uses the small workloads;
  * CALIBRATE_ON=<name,...> pools only those workloads.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { loadVerifierWeights, type VerifierWeights } from '../src/cache/verify/scorer.js';
+import { hitQuality, perKind, readAdversarial } from './lib/adversarial.js';
+import { cosines, thresholdAtPrecision, verifierScores } from './lib/verifier-eval.js';
 import { createGuard } from '../src/cache/guard.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { loadConfig } from '../src/config.js';
@@ -21,6 +26,39 @@ import { loadWorkloads } from './lib/workload.js';
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
+/**
+ * With a learned verifier (models/<model>/verifier.json): the served default is the lowest
+ * verifier score keeping precision >= target on the adversarial set's dev split (data/eval; the
+ * test split is never read here). Prints it with the dev split per kind and writes the same text
+ * to a new dated file under bench/results/.
+ */
+async function calibrateVerifier(root: string, model: string, modelsDir: string, weights: VerifierWeights, target: number): Promise<void> {
+  const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
+  const dev = readAdversarial(root, 'dev');
+  const sim = loadWordSimilarity(modelsDir, model);
+  const cos = await cosines(embedder, dev);
+  await embedder.close?.();
+  const scores = verifierScores(weights, dev, cos, sim);
+  const labels = dev.map((p) => p.label);
+  const c = thresholdAtPrecision(scores, labels, target);
+  const out: string[] = [`Target precision ${target}, ${model} with its verifier, adversarial dev split (${dev.length} pairs).`];
+  if (!c) {
+    out.push(`No threshold reaches precision ${target} on the dev split.`);
+    process.stdout.write(out.join('\n') + '\n');
+    process.exit(1);
+  }
+  const hit = scores.map((s) => s >= c.threshold);
+  const q = hitQuality(labels, hit);
+  out.push('', `CACHE_SIMILARITY_THRESHOLD=${c.threshold}`, '', `Dev: precision ${pct(q.precision)}, recall ${pct(q.recall)}, hit rate ${pct(q.hitRate)}. Served default now: ${weights.threshold} (models/${model}/verifier.json).`, '');
+  for (const k of perKind(dev, hit)) out.push(`  ${k.kind.padEnd(10)} should ${k.shouldHit ? 'hit ' : 'miss'}  served ${k.hits}/${k.pairs}`);
+  const text = out.join('\n') + '\n';
+  process.stdout.write(text);
+  const file = path.join(root, 'bench', 'results', `calibrate-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.txt`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  log(`calibrate: wrote ${path.relative(root, file)}`);
+}
+
 async function main(): Promise<void> {
   const target = Number(process.env.TARGET_PRECISION ?? '0.97');
   if (!(target > 0 && target <= 1)) {
@@ -33,6 +71,8 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
   const modelsDir = config.embedding.modelsDir;
   const guard = config.cache.guard;
+  const verifierWeights = guard ? loadVerifierWeights(modelsDir, config.embedding.model) : undefined;
+  if (verifierWeights) return calibrateVerifier(root, config.embedding.model, modelsDir, verifierWeights, target);
   const modelDefaults = readModelDefaults(modelsDir, config.embedding.model);
   const current = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
   const scoring = scoringFor(modelDefaults);

@@ -19,6 +19,8 @@ import { DEFAULT_HYBRID_WEIGHTS, hybridSimilarity, type HybridWeights } from '..
 import type { Embedder } from '../src/embedding/embedder.js';
 import { embedAll, evaluateSet, GUARD_REJECTED, PRECISION_TARGETS, scoreSet, type SetResult } from './lib/evaluate.js';
 import { hybridDevSet } from './lib/hybrid-dev-set.js';
+import { loadVerifierWeights } from '../src/cache/verify/scorer.js';
+import { renderServedQuality, servedQuality } from './lib/verifier-report.js';
 import { cosine, percentile, recallAtPrecision, rocAuc, type Scored } from './lib/metrics.js';
 
 const TARGET_PRECISION = 0.97;
@@ -81,6 +83,17 @@ async function main(): Promise<void> {
     pooledCosine.push(...scores.modelGuarded);
     console.log(`eval-embedder: ${set.name}: ${result.positives} positives, ${result.negatives} negatives (${((performance.now() - s) / 1000).toFixed(1)} s)`);
   }
+  // The served decision: the learned verifier at its calibrated threshold (or
+  // CACHE_SIMILARITY_THRESHOLD), on the adversarial set's test and dev splits per kind and on the
+  // third-party sets.
+  const verifierWeights = loadVerifierWeights(modelsDir, model);
+  let served = '';
+  if (verifierWeights?.threshold !== undefined) {
+    const t = Number(process.env.CACHE_SIMILARITY_THRESHOLD || verifierWeights.threshold);
+    const rows = await servedQuality(root, embedder, verifierWeights, t, loadWordSimilarity(modelsDir, model), sets);
+    served = renderServedQuality(rows, t, model);
+    console.log('\n' + served);
+  }
   await embedder.close?.();
 
   const cal = recallAtPrecision(pooled, TARGET_PRECISION, GUARD_REJECTED);
@@ -96,6 +109,12 @@ async function main(): Promise<void> {
   });
   console.log('\n' + md);
   if (!write) return;
+  if (served) {
+    const outFile = path.join(root, 'bench', 'results', `served-quality-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md`);
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, `# Served hit quality\n\n${served}`);
+    console.log(`eval-embedder: wrote ${path.relative(root, outFile)}`);
+  }
 
   const outDir = path.join(root, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });

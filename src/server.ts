@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { createGuard } from './cache/guard.js';
+import { loadVerifierWeights } from './cache/verify/scorer.js';
+import { createVerifier } from './cache/verify/verifier.js';
 import { loadWordSimilarity } from './cache/word-similarity.js';
 import { DEFAULT_HYBRID_WEIGHTS } from './cache/hybrid-score.js';
 import { SemanticCache } from './cache/semantic-cache.js';
@@ -54,7 +56,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     overrides.embedder ??
     (await createTransformersEmbedder({ model: config.embedding.model, modelsDir: config.embedding.modelsDir, allowRemote: config.embedding.allowRemote }));
   const modelDefaults = readModelDefaults(config.embedding.modelsDir, embedder.name);
-  const threshold = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
+  // The learned verifier (models/<model>/verifier.json) is the guard's successor: with the guard
+  // on it scores candidates and its calibrated threshold is the default.
+  const verifierWeights = config.cache.guard ? loadVerifierWeights(config.embedding.modelsDir, embedder.name) : undefined;
+  const threshold = config.cache.similarityThreshold ?? verifierWeights?.threshold ?? modelDefaults.similarityThreshold;
   const scoring =
     modelDefaults.score === 'hybrid' ? { kind: 'hybrid' as const, weights: modelDefaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' as const };
   let kv: KvStores | undefined;
@@ -63,7 +68,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const cache = await SemanticCache.open({
       kv,
       embedder,
-      guard: config.cache.guard ? createGuard({ wordSimilarity: loadWordSimilarity(config.embedding.modelsDir, embedder.name) }) : undefined,
+      guard: config.cache.guard && !verifierWeights ? createGuard({ wordSimilarity: loadWordSimilarity(config.embedding.modelsDir, embedder.name) }) : undefined,
+      verifier: verifierWeights ? createVerifier(verifierWeights, { wordSimilarity: loadWordSimilarity(config.embedding.modelsDir, embedder.name) }) : undefined,
       logger,
       dataDir: config.dataDir,
       defaultThreshold: threshold,
@@ -133,7 +139,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host}:${addr.port}`;
-    logger.info('gateway listening', { event: 'listening', url, embedModel: embedder.name, dimension: embedder.dimension, threshold, scoring: scoring.kind, store: kv.kind });
+    logger.info('gateway listening', { event: 'listening', url, embedModel: embedder.name, dimension: embedder.dimension, threshold, scoring: verifierWeights ? 'verifier' : scoring.kind, store: kv.kind });
 
     let closed = false;
     return {

@@ -12,6 +12,7 @@ import type { CacheDirectives } from './cache-control.js';
 import type { Guard } from './guard.js';
 import { hybridSimilarity, type HybridWeights } from './hybrid-score.js';
 import type { CacheKeys } from './request-key.js';
+import type { Verifier } from './verify/verifier.js';
 
 export interface CacheEntry {
   id: number;
@@ -66,6 +67,12 @@ export interface SemanticCacheOptions {
    * see models/<name>/gateway.json) the cosine blended with char-3-gram overlap of the two texts.
    */
   scoring: { kind: 'cosine' } | { kind: 'hybrid'; weights: HybridWeights };
+  /**
+   * The learned second stage (src/cache/verify): when given, a candidate's score is the
+   * verifier's probability that both prompts ask the same question (it reads roles, numbers,
+   * negation and names itself, so no separate guard runs), and the threshold applies to it.
+   */
+  verifier?: Verifier;
   ttlSeconds: number;
   maxEntries: number;
   hnsw: HnswSettings;
@@ -211,11 +218,15 @@ export class SemanticCache {
       const m = this.meta.get(id);
       return m !== undefined && fresh(m);
     };
-    const neighbors = this.index.search(keys.scope, vector!, CANDIDATES, mayBeStale ? live : undefined).map((n) => ({ ...n, similarity: this.score(n.id, n.similarity, keys.semanticText!) }));
+    const threshold = directives.threshold ?? this.opts.defaultThreshold;
+    const neighbors = this.index.search(keys.scope, vector!, CANDIDATES, mayBeStale ? live : undefined).map((n) => {
+      const { score, reason } = this.score(n.id, n.similarity, keys.semanticText!);
+      if (reason && score < threshold) result.guardRejections.push({ id: n.id, similarity: score, reason });
+      return { ...n, similarity: score };
+    });
     neighbors.sort((a, b) => b.similarity - a.similarity);
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
-    const threshold = directives.threshold ?? this.opts.defaultThreshold;
     for (const n of neighbors) {
       if (n.similarity < threshold) break;
       const entry = await this.answer(n.id);
@@ -308,10 +319,19 @@ export class SemanticCache {
     return dead.length;
   }
 
-  private score(id: number, cosine: number, text: string): number {
+  /** What the threshold is compared with for one candidate, and (verifier) why it scored low. */
+  private score(id: number, cosine: number, text: string): { score: number; reason?: string } {
     const stored = this.meta.get(id)?.text;
-    if (this.opts.scoring.kind === 'cosine' || stored === undefined) return cosine;
-    return hybridSimilarity(cosine, stored, text, this.opts.scoring.weights);
+    if (stored === undefined) return { score: cosine };
+    const verifier = this.opts.verifier;
+    if (verifier) {
+      // Far candidates are not worth reading: none of the verifier's training positives is that far.
+      if (cosine < (verifier.weights.minCosine ?? -1)) return { score: 0 };
+      const v = verifier.score(cosine, stored, text);
+      return { score: v.score, reason: v.reason };
+    }
+    if (this.opts.scoring.kind === 'cosine') return { score: cosine };
+    return { score: hybridSimilarity(cosine, stored, text, this.opts.scoring.weights) };
   }
 
   /** Writes the index now (waiting for a background save in flight). */
