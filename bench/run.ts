@@ -13,7 +13,11 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createTransformersEmbedder, readModelDefaults } from '../src/embedding/transformers-embedder.js';
 import { scoringFor } from './lib/cache-sim.js';
-import { repoRoot, sharedDataDir } from './lib/datasets.js';
+import { renderServedQuality, servedQuality } from './lib/verifier-report.js';
+import { loadVerifierWeights } from '../src/cache/verify/scorer.js';
+import { createVerifier } from '../src/cache/verify/verifier.js';
+import { loadWordSimilarity } from '../src/cache/word-similarity.js';
+import { readAllSets, repoRoot, sharedDataDir } from './lib/datasets.js';
 import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './lib/gateway-proc.js';
 import { benchOptions } from './lib/options.js';
 import { publishError, resultLocation } from './lib/output.js';
@@ -49,7 +53,10 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...baseEnv, MODELS_DIR: baseEnv.MODELS_DIR ?? path.join(root, 'models') });
   const modelsDir = config.embedding.modelsDir;
   const modelDefaults = readModelDefaults(modelsDir, config.embedding.model);
-  const threshold = config.cache.similarityThreshold ?? modelDefaults.similarityThreshold;
+  // As src/server.ts: the model's learned verifier (guard on) scores candidates and sets the default.
+  const verifierWeights = config.cache.guard ? loadVerifierWeights(modelsDir, config.embedding.model) : undefined;
+  const verifier = verifierWeights ? createVerifier(verifierWeights, { wordSimilarity: loadWordSimilarity(modelsDir, config.embedding.model) }) : undefined;
+  const threshold = config.cache.similarityThreshold ?? verifierWeights?.threshold ?? modelDefaults.similarityThreshold;
   log(`mode ${opts.mode}, parts ${opts.parts.join(', ')}, seed ${opts.seed}; loading ${config.embedding.model}`);
   const embedder = await createTransformersEmbedder({ model: config.embedding.model, modelsDir, allowRemote: config.embedding.allowRemote });
 
@@ -67,12 +74,13 @@ async function main(): Promise<void> {
       embedModel: embedder.name,
       dimension: embedder.dimension,
       threshold,
-      scoring: scoringFor(modelDefaults).kind,
+      scoring: scoringFor(modelDefaults, verifier).kind,
       guard: config.cache.guard,
       hnsw: config.cache.hnsw,
     },
   };
 
+  let servedMd = '';
   if (opts.parts.includes('quality')) {
     if (!fs.existsSync(dataDir)) log(`shared data not found at ${dataDir} (SHARED_DATA_DIR): only the project's own workloads run`);
     const { workloads, missing } = loadWorkloads({ repoRoot: root, dataDir, sizes: opts.quality, seed: opts.seed });
@@ -84,12 +92,18 @@ async function main(): Promise<void> {
       modelsDir,
       threshold,
       guard: config.cache.guard,
-      scoring: scoringFor(modelDefaults),
+      scoring: scoringFor(modelDefaults, verifier),
       httpRequests: opts.quality.httpRequests,
       upstream: opts.quality.upstream,
       pricingModel: opts.pricingModel,
     });
     report.calibration = calibrations(report.quality);
+    if (verifierWeights) {
+      // Pairwise hit quality of the served decision: the adversarial test split per kind, and the
+      // third-party pair sets (both at the served threshold).
+      const rows = await servedQuality(root, embedder, verifierWeights, threshold, loadWordSimilarity(modelsDir, config.embedding.model), fs.existsSync(dataDir) ? readAllSets(dataDir).sets : []);
+      servedMd = renderServedQuality(rows.filter((r) => r.set !== 'adversarial-dev'), threshold, embedder.name);
+    }
   }
 
   if (opts.parts.includes('latency') || opts.parts.includes('throughput')) {
@@ -176,7 +190,7 @@ async function main(): Promise<void> {
   const name = `${report.meta.generatedAt.slice(0, 10)}-${sha}${opts.mode === 'quick' ? '-quick' : ''}`;
   const { outDir, latestFile, linkPrefix } = resultLocation({ root, name, quick: opts.mode === 'quick', env: process.env });
   fs.mkdirSync(outDir, { recursive: true });
-  const summary = renderSummary(report);
+  const summary = renderSummary(report) + (servedMd ? `\n## Served hit quality on labelled pairs\n\n${servedMd}` : '');
   fs.writeFileSync(path.join(outDir, 'summary.md'), summary);
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 1) + '\n');
   if (report.quality) fs.writeFileSync(path.join(outDir, PLOT_FILE), renderQualityPlot(report.quality));

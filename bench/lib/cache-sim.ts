@@ -14,14 +14,19 @@ import type { Embedder, ModelDefaults } from '../../src/embedding/embedder.js';
 import { embedAll } from './evaluate.js';
 import type { Decision } from './quality.js';
 import type { Workload } from './workload.js';
+import type { Verifier } from '../../src/cache/verify/verifier.js';
 
 /** SemanticCache checks this many neighbours (kept in step with src/cache/semantic-cache.ts). */
 export const CANDIDATES = 5;
 
-export type Scoring = { kind: 'cosine' } | { kind: 'hybrid'; weights: HybridWeights };
+export type Scoring = { kind: 'cosine' } | { kind: 'hybrid'; weights: HybridWeights } | { kind: 'verifier'; verifier: Verifier };
 
-/** The scoring the gateway picks for a model (as src/server.ts does from models/<name>/gateway.json). */
-export function scoringFor(defaults: ModelDefaults): Scoring {
+/**
+ * The scoring the gateway picks for a model (as src/server.ts does): the learned verifier when the
+ * model has one and the guard is on, else from models/<name>/gateway.json.
+ */
+export function scoringFor(defaults: ModelDefaults, verifier?: Verifier): Scoring {
+  if (verifier) return { kind: 'verifier', verifier };
   return defaults.score === 'hybrid' ? { kind: 'hybrid', weights: defaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' };
 }
 
@@ -74,7 +79,13 @@ export class ReplaySimulator {
     const key = incoming * this.n + stored;
     let s = this.scoreCache.get(key);
     if (s === undefined) {
-      s = hybridSimilarity(cosine, this.texts[stored]!, this.texts[incoming]!, this.scoring.weights);
+      const sc = this.scoring;
+      s =
+        sc.kind === 'verifier'
+          ? cosine < (sc.verifier.weights.minCosine ?? -1)
+            ? 0
+            : sc.verifier.score(cosine, this.texts[stored]!, this.texts[incoming]!).score
+          : hybridSimilarity(cosine, this.texts[stored]!, this.texts[incoming]!, sc.weights);
       this.scoreCache.set(key, s);
     }
     return s;
@@ -131,7 +142,8 @@ export class ReplaySimulator {
       let decision: Decision = { status: 'miss' };
       for (const c of candidates) {
         if (c.score < threshold) break;
-        if (useGuard && !this.guardAgrees(c.id, i)) continue;
+        // The verifier reads what the guard checks; the gateway runs no separate guard with it.
+        if (useGuard && this.scoring.kind !== 'verifier' && !this.guardAgrees(c.id, i)) continue;
         decision = { status: 'semantic-hit', source: c.id, similarity: c.score };
         break;
       }
