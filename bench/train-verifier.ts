@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
+import { DEFAULT_EMBED_MODEL } from '../src/config.js';
 import { FEATURE_NAMES } from '../src/cache/verify/features.js';
 import type { VerifierWeights } from '../src/cache/verify/scorer.js';
 import { createTransformersEmbedder } from '../src/embedding/transformers-embedder.js';
@@ -101,7 +102,7 @@ async function nearestOtherNegatives(embedder: Embedder, pairs: TrainPair[]): Pr
 
 async function main(): Promise<void> {
   const root = repoRoot();
-  const model = process.env.EMBED_MODEL?.trim() || 'static-wordnet-en';
+  const model = process.env.EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL;
   const modelsDir = path.resolve(root, process.env.MODELS_DIR?.trim() || 'models');
   const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
   const sim = loadWordSimilarity(modelsDir, model);
