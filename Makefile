@@ -4,7 +4,7 @@ NPM ?= npm
 MODEL ?=
 export NODE_OPTIONS ?=
 
-.PHONY: install build run test bench fuzz calibrate model eval-embedder compare-embedders clean
+.PHONY: install build run test bench bench-bounds fuzz calibrate model eval-embedder compare-embedders clean
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -34,6 +34,10 @@ bench: build
 # The hostile-input campaign (bench/fuzz/): report in bench/results/<date>-<sha>-fuzz/.
 fuzz: build
 	node dist/bench/fuzz.js
+
+# Request-path work on hostile 1 MB inputs (token counting, ...): medians, to a new dated file.
+bench-bounds: build
+	node dist/bench/request-bounds.js
 
 calibrate: build
 	node dist/bench/calibrate.js

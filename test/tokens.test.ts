@@ -1,13 +1,16 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
 import { get_encoding } from 'tiktoken';
 import {
   countChatPromptTokens,
   countCompletionTokens,
   countTextTokens,
   encodingForModel,
+  EXACT_CHARS_PER_COUNT,
   freeEncoders,
   liveEncoderCount,
 } from '../src/accounting/tokens.js';
+import { boundedPieces, isPieceBoundary } from '../src/accounting/bounded-pieces.js';
 import type { ChatMessage } from '../src/providers/types.js';
 
 // The OpenAI cookbook's "How to count tokens with tiktoken" example. Its published results, which
@@ -172,6 +175,110 @@ describe('accounting/tokens', () => {
       freeEncoders();
       expect(liveEncoderCount()).to.equal(0);
       expect(countTextTokens('gpt-4o', 'hello world')).to.equal(2);
+    });
+  });
+
+  describe('bounded counting (tiktoken is quadratic on one unbroken run; ~1 MB panics its WASM)', () => {
+    const ENCODINGS = ['o200k_base', 'cl100k_base'] as const;
+    let seed = 12;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+
+    it('cuts only where tiktoken ends a piece: fuzzed text counts the same in two halves as whole', () => {
+      const alphabet = ['a', 'Z', 'é', 'e\u0301', '1', '9', '½', '.', ',', '!', '/', "'", "'s", "'T", '"', '-', ' ', ' ', '  ', '\n', '\r\n', '\t', '\u00a0', '漢', '字', '😀', '\u200b', '$', '('];
+      for (const name of ENCODINGS) {
+        const enc = get_encoding(name);
+        let checked = 0;
+        for (let k = 0; k < 1500; k++) {
+          let s = '';
+          for (let j = 1 + Math.floor(random() * 24); j > 0; j--) s += alphabet[Math.floor(random() * alphabet.length)];
+          const whole = enc.encode_ordinary(s).length;
+          for (let i = 1; i < s.length; i++) {
+            if (!isPieceBoundary(s, i)) continue;
+            checked++;
+            expect(enc.encode_ordinary(s.slice(0, i)).length + enc.encode_ordinary(s.slice(i)).length, `${name} ${JSON.stringify(s)} at ${i}`).to.equal(whole);
+          }
+        }
+        expect(checked).to.be.greaterThan(1000);
+        enc.free();
+      }
+    });
+
+    it('counts ordinary text exactly: prose, markdown, code and JSON in bounded pieces sum to the whole', () => {
+      const texts = ['README.md', 'src/cache/guard.ts', 'package.json'].map((f) => fs.readFileSync(f, 'utf8'));
+      texts.push('Der Donaudampfschifffahrtsgesellschaftskapitän fährt täglich. 東京は日本の首都です。人口は約千四百万人です。 Привет, как дела? مرحبا بالعالم'.repeat(20));
+      for (const name of ENCODINGS) {
+        const enc = get_encoding(name);
+        for (const text of texts) {
+          const pieces = [...boundedPieces(text, 256)];
+          expect(pieces.join('')).to.equal(text);
+          expect(pieces.length).to.be.greaterThan(text.length / 256);
+          const sum = pieces.reduce((n, p) => n + enc.encode_ordinary(p).length, 0);
+          expect(sum).to.equal(enc.encode_ordinary(text).length);
+        }
+        enc.free();
+      }
+    });
+
+    it('hands tiktoken no piece longer than the segment and no long run, and loses no character', () => {
+      for (const text of ['h'.repeat(5000), '漢字'.repeat(2000), '😀'.repeat(1000), ' '.repeat(3000), '.,;!'.repeat(1000), 'a1'.repeat(3000)]) {
+        const pieces = [...boundedPieces(text)];
+        expect(pieces.join('')).to.equal(text);
+        for (const p of pieces) {
+          expect(p.length).to.be.at.most(1024);
+          expect(/[\uD800-\uDBFF]$/.test(p), 'no split surrogate pair').to.equal(false);
+          expect(/^[\p{L}\p{M}]{97,}$|^\s{97,}$|^[^\s\p{L}\p{N}]{97,}$/u.test(p), 'no run over 96 bytes').to.equal(false);
+        }
+      }
+    });
+
+    it('counts 1 MB pathological prompts without throwing, close to the exact rate of the same pattern', () => {
+      const MB = 1_000_000;
+      const cases: Array<[string, string]> = [
+        ['h', 'h'.repeat(MB)],
+        ['CJK', '漢字'.repeat(MB / 6)],
+        ['spaces', ' '.repeat(MB)],
+        ['newlines', '\n'.repeat(MB)],
+        ['punctuation', '.,;!'.repeat(MB / 4)],
+        ['emoji', '😀'.repeat(MB / 4)],
+        ['letters and digits', 'a1'.repeat(MB / 2)],
+        ['random bytes as latin1', Array.from({ length: MB / 10 }, () => String.fromCharCode(32 + Math.floor(random() * 200))).join('').repeat(10)],
+      ];
+      const enc = get_encoding('o200k_base');
+      for (const [label, text] of cases) {
+        const n = countTextTokens('gpt-4o', text);
+        const prompt = countChatPromptTokens('gpt-4o', [{ role: 'user', content: text }]);
+        expect(Number.isInteger(n) && n > 0, label).to.equal(true);
+        expect(n, `${label}: at most one token per UTF-8 byte`).to.be.at.most(Buffer.byteLength(text));
+        // The message's framing (3 + 3 + the role's 1) on top, give or take the sampling of the run.
+        expect(prompt, label).to.be.within(n * 0.999 + 7, n * 1.001 + 7);
+        // The exact rate of the same pattern on 1,000 characters, which tiktoken handles directly.
+        // Runs are counted in bounded pieces, which may merge less than tiktoken would on the whole
+        // run (whitespace merges into very long tokens): a count may be higher, never far lower.
+        const sample = text.slice(0, 1000);
+        const rate = enc.encode_ordinary(sample).length / sample.length;
+        expect(n / text.length, label).to.be.within(rate * 0.9, Math.max(rate * 3, rate + 0.02));
+      }
+      enc.free();
+    });
+
+    it('counts a 1 MB prompt of 40,000 short messages within 5% of the exact count', () => {
+      const messages: ChatMessage[] = Array.from({ length: 40_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message number ${i} says hello to ${i * 7}` }));
+      const enc = get_encoding('o200k_base');
+      const exact = messages.reduce((n, m) => n + 3 + enc.encode_ordinary(m.role).length + enc.encode_ordinary(m.content as string).length, 3);
+      enc.free();
+      const counted = countChatPromptTokens('gpt-4o', messages);
+      expect(counted).to.be.within(exact * 0.95, exact * 1.05);
+    });
+
+    it('counts prompts up to the exact budget exactly, and estimates longer prose within 3%', () => {
+      const prose = fs.readFileSync('README.md', 'utf8');
+      const enc = get_encoding('o200k_base');
+      const within = prose.slice(0, EXACT_CHARS_PER_COUNT - 100);
+      expect(countTextTokens('gpt-4o', within)).to.equal(enc.encode_ordinary(within).length);
+      const long = prose.repeat(Math.ceil(200_000 / prose.length));
+      const exact = enc.encode_ordinary(long).length;
+      enc.free();
+      expect(countTextTokens('gpt-4o', long)).to.be.within(exact * 0.97, exact * 1.03);
     });
   });
 });
