@@ -85,7 +85,7 @@ export const EXACT_CHARS_PER_COUNT = 16_384;
 /** Each tiktoken call is charged at least this many characters: the WASM call itself costs about that. */
 const CHARS_PER_CALL = 16;
 /** A text longer than what is left of the budget is sampled in this many windows. */
-const SAMPLE_WINDOWS = 8;
+const SAMPLE_WINDOWS = 64;
 /** Below this much budget left, a long text is estimated from the ratio seen so far instead. */
 const MIN_SAMPLE_CHARS = 1024;
 /** Tokens per character when nothing has been counted yet (English prose is about 0.25). */
