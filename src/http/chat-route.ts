@@ -4,6 +4,7 @@ import type { Logger } from 'winston';
 import { DirectiveError, parseCacheDirectives, type CacheDirectives } from '../cache/cache-control.js';
 import { computeCacheKeys, type CacheKeys } from '../cache/request-key.js';
 import type { CacheEntry, LookupResult, SemanticCache } from '../cache/semantic-cache.js';
+import { uncacheableReason } from '../cache/cacheable.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { RequestAccounting } from '../accounting/request-cost.js';
 import { usdString } from '../accounting/request-cost.js';
@@ -163,7 +164,9 @@ export function createChatHandler(deps: ChatRouteDeps) {
       const live = stream ? new LiveStream(res, record, deps, request, admitted) : undefined;
       const forwardOnce = async (): Promise<UpstreamOutcome> => {
         const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: admitted.upstreamAuthorization, accountHeaders: account });
-        if (outcome.ok && directives.store) {
+        const notCacheable = outcome.ok ? uncacheableReason(outcome.completion) : undefined;
+        if (notCacheable) deps.logger.info('answer not cached', { event: 'not_cached', requestId, reason: notCacheable });
+        if (outcome.ok && directives.store && !notCacheable) {
           await deps.cache
             .store(keys, owner, outcome.completion, lookup?.vector)
             .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));

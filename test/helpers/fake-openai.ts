@@ -10,8 +10,12 @@ export interface Behavior {
   abortAfterChunks?: number;
   /** For streams: send this many chunks, then an SSE error event (`data: {"error":...}`) and end. */
   errorAfterChunks?: number;
-  /** Fixed reply text; default is derived from the prompt. */
-  reply?: string;
+  /** Fixed reply text (null: `content: null`); default is derived from the prompt. */
+  reply?: string | null;
+  /** The answer's finish_reason (default "stop"). */
+  finishReason?: string | null;
+  /** Answer 200 with `choices: []` (non-streamed calls). */
+  noChoices?: boolean;
   /** Delay between stream chunks. */
   chunkDelayMs?: number;
 }
@@ -86,16 +90,18 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
       res.end(JSON.stringify({ error: { message: `fake upstream failure ${b.failStatus}`, type: 'server_error', code: 'fake_failure' } }));
       return;
     }
-    const reply = b.reply ?? FakeOpenAI.replyFor(body);
+    const reply = b.reply === undefined ? FakeOpenAI.replyFor(body) : b.reply;
+    const finishReason = b.finishReason === undefined ? 'stop' : b.finishReason;
     const promptTokens = JSON.stringify(body.messages).length >> 2;
-    const words = reply.split(/(?<= )/);
+    const words = reply === null ? [] : reply.split(/(?<= )/);
     const usage = { prompt_tokens: promptTokens, completion_tokens: words.length, total_tokens: promptTokens + words.length };
     const id = `chatcmpl-fake-${this.calls.length}`;
     const created = 1_700_000_000 + this.calls.length;
     const model = String(body.model);
     if (body.stream !== true) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop', logprobs: null }], usage }));
+      const choices = b.noChoices ? [] : [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: finishReason, logprobs: null }];
+      res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices, usage }));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -117,7 +123,7 @@ export class FakeOpenAI extends ScriptedUpstream<Behavior> {
       if (b.chunkDelayMs) await sleep(b.chunkDelayMs);
       send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
     }
-    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] });
     if (streamOptions?.include_usage) send({ ...base, choices: [], usage });
     res.end('data: [DONE]\n\n');
   }
