@@ -3,6 +3,10 @@ import {
   findPii,
   isValidIban,
   isValidLuhn,
+  findPiiIn,
+  MAX_REDACTION_DEPTH,
+  RedactionDepthError,
+  redactBody,
   redactRequest,
   scrubSecrets,
   type PiiKind,
@@ -265,5 +269,103 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('key sk-ant-api03-Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb7A for ann@example.com')).to.equal(
       'key [REDACTED] for ann@example.com',
     );
+  });
+});
+
+describe('redaction: every string that goes upstream, in every spelling', () => {
+  const CARD = '4111 1111 1111 1111';
+  const fullwidth = (s: string) => s.replace(/[0-9@.]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+
+  it('finds values written in fullwidth forms, with zero-width or format characters inside, or odd dashes and spaces', () => {
+    const variants: Array<[PiiKind, string]> = [
+      ['CREDIT_CARD', fullwidth(CARD)],
+      ['CREDIT_CARD', '4111\u200b1111\u200b1111\u200b1111'],
+      ['CREDIT_CARD', '4\u200c1\u200d1\u20601\ufeff111111111111'],
+      ['CREDIT_CARD', '4111\u00ad1111\u00ad1111\u00ad1111'],
+      ['CREDIT_CARD', '4111\u2011\u20101111\u2013\u20131111\u20131111'.replace(/\u2011\u2010|\u2013\u2013/g, '\u2013')],
+      ['CREDIT_CARD', '4111\u00a01111\u00a01111\u00a01111'],
+      ['EMAIL', 'ann\uff20example.com'],
+      ['EMAIL', fullwidth('ann@example.com')],
+      ['SSN', '123\u2010' + '45\u2010' + '6789'],
+      ['PHONE', '+44\u200b 20 7946 0958'],
+    ];
+    for (const [kind, value] of variants) {
+      const text = `here: ${value} (end)`;
+      const spans = findPiiIn(text);
+      expect(spans.map((s) => s.kind), JSON.stringify(value)).to.deep.equal([kind]);
+      // The span covers the original characters exactly, zero-width ones included.
+      expect(text.slice(spans[0]!.start, spans[0]!.end)).to.equal(value);
+    }
+  });
+
+  it('mask: the placeholder replaces the whole original value and restore gives back exactly what was sent', () => {
+    for (const value of [fullwidth(CARD), '4111\u200b1111\u200b1111\u200b1111', 'ann\uff20example.com']) {
+      const out = redactRequest([{ role: 'user', content: `pay with ${value} today` }], 'mask');
+      const masked = out.messages[0]!.content as string;
+      expect(masked).to.match(/^pay with \[(CREDIT_CARD|EMAIL)_1\] today$/);
+      expect(out.restore(masked)).to.equal(`pay with ${value} today`);
+    }
+  });
+
+  it('leaves ordinary non-ASCII text alone and keeps unrelated characters where they were', () => {
+    const text = 'Ｈｅｌｌｏ\u200b world – ﬁne, 東京は日本の首都です ①②③';
+    expect(findPiiIn(text)).to.deep.equal([]);
+    const out = redactRequest([{ role: 'user', content: `${text} ${fullwidth(CARD)}` }], 'mask');
+    expect(out.messages[0]!.content).to.equal(`${text} [CREDIT_CARD_1]`);
+  });
+
+  const request = () => ({
+    model: 'gpt-4o-mini',
+    user: 'ann@example.com',
+    metadata: { customer: 'card 4111 1111 1111 1111', 'bob@example.com': 'owner' },
+    stop: ['call +44 20 7946 0958', 'END'],
+    messages: [
+      { role: 'system', content: 'You are helpful.' },
+      { role: 'user', name: 'ann@example.com', content: [{ type: 'text', text: 'Look at this' }, { type: 'image_url', image_url: { url: 'https://img.example/x.png?owner=ann@example.com' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,NDExMTExMTExMTExMTExMQ4111111111111111' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"ssn":"123-45-6789"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'found 123-45-6789' },
+      { role: 'user', content: [{ type: 'input_audio', input_audio: { data: '4111111111111111', format: 'wav' } }] },
+    ],
+    tools: [{ type: 'function', function: { name: 'lookup', description: 'Looks up ann@example.com', parameters: { type: 'object', properties: { ssn: { type: ['string', 'null'], description: 'e.g. 078-05-1120 or AKIAIOSFODNN7EXAMPLE' } } } } }],
+    prediction: { type: 'content', content: 'mail ann@example.com' },
+  });
+
+  it('mask: covers user, metadata keys and values, stop, message names, image URLs, tool calls and results, tool and parameter descriptions', () => {
+    const original = request();
+    const out = redactBody(original, 'mask');
+    const sent = JSON.stringify(out.body);
+    for (const raw of ['ann@example.com', 'bob@example.com', '4111 1111 1111 1111', '+44 20 7946 0958', '123-45-6789', '078-05-1120', 'AKIAIOSFODNN7EXAMPLE']) {
+      expect(sent, raw).to.not.contain(raw);
+    }
+    expect(out.findings).to.deep.equal({ EMAIL: 6, CREDIT_CARD: 1, PHONE: 1, SSN: 3, SECRET: 1 });
+    const body = out.body as ReturnType<typeof request>;
+    expect(body.user).to.equal('[EMAIL_1]');
+    expect(body.messages[1]!.name).to.equal('[EMAIL_1]');
+    expect(Object.keys(body.metadata)).to.include('[EMAIL_2]');
+    // Structure, routing and base64 payloads are left alone.
+    expect(body.model).to.equal('gpt-4o-mini');
+    expect(sent).to.contain('data:image/png;base64,NDExMTExMTExMTExMTExMQ4111111111111111');
+    expect(sent).to.contain('"data":"4111111111111111"');
+    expect(body.tools[0]!.function.parameters.properties.ssn.type).to.deep.equal(['string', 'null']);
+    expect(JSON.parse(body.messages[2]!.tool_calls![0]!.function.arguments)).to.deep.equal({ ssn: '[SSN_1]' });
+    // The input is not changed, and restore puts every value back.
+    expect(original).to.deep.equal(request());
+    expect(JSON.parse(out.restore(sent))).to.deep.equal(original);
+  });
+
+  it('block: counts findings in every field; a clean body comes back as the same object', () => {
+    expect(redactBody(request(), 'block').blockedKinds).to.deep.equal(['CREDIT_CARD', 'EMAIL', 'PHONE', 'SECRET', 'SSN']);
+    expect(redactBody({ model: 'm', user: 'u1', metadata: { a: 'b' } }, 'block').blockedKinds).to.deep.equal(['PHONE'].slice(1));
+    const clean = { model: 'm', messages: [{ role: 'user', content: 'hello' }], stop: ['x'] };
+    expect(redactBody(clean, 'mask').body).to.equal(clean);
+  });
+
+  it('refuses JSON nested deeper than it walks, instead of overflowing the stack', () => {
+    let deep: unknown = 'ann@example.com';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => redactBody({ input: deep }, 'block')).to.throw(RedactionDepthError);
+    let ok: unknown = 'ann@example.com';
+    for (let i = 0; i < MAX_REDACTION_DEPTH - 2; i++) ok = [ok];
+    expect(redactBody({ input: ok }, 'block').blockedKinds).to.deep.equal(['EMAIL']);
   });
 });

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
-import type { ChatMessage, ContentPart } from '../providers/types.js';
+import type { ChatMessage } from '../providers/types.js';
+import { detectionText } from './detection-text.js';
 
 /**
  * Data-loss protection for prompts: find personal data and secrets before a prompt goes upstream
@@ -240,6 +241,31 @@ export function findPii(text: string): PiiSpan[] {
   return found.sort((a, b) => a.start - b.start);
 }
 
+/**
+ * Cheap test on the detection text: every detector needs a digit, '@', ':' or a secret's prefix.
+ * Most strings of a request (roles, names, schema words) fail it and skip the detectors.
+ */
+const MAYBE_PII = /[\d@:]|sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|eyJ|bearer/i;
+
+/**
+ * Findings in `original` as it was sent, detected on its normalized form (fullwidth digits,
+ * zero-width characters between digits, odd dashes and spaces; see detection-text.ts). Spans are
+ * in the original's offsets and cover every original character of the value.
+ */
+export function findPiiIn(original: string): PiiSpan[] {
+  const d = detectionText(original);
+  if (!MAYBE_PII.test(d.text)) return [];
+  const spans: PiiSpan[] = [];
+  let lastEnd = 0;
+  for (const span of findPii(d.text)) {
+    const [start, end] = d.toOriginal(span.start, span.end);
+    if (start < lastEnd || end <= start) continue; // one original character split over two findings
+    spans.push({ kind: span.kind, start, end });
+    lastEnd = end;
+  }
+  return spans;
+}
+
 /** For error messages and logs that might quote a credential: replaces secrets only, untyped. */
 export function scrubSecrets(text: string): string {
   const spans = detectSecrets(text).sort((a, b) => b.start - a.start);
@@ -342,7 +368,7 @@ export interface RedactionResult {
 }
 
 function maskText(text: string, table: PlaceholderTable, findings: Partial<Record<PiiKind, number>>): string {
-  const spans = findPii(text);
+  const spans = findPiiIn(text);
   if (spans.length === 0) return text;
   let out = '';
   let at = 0;
@@ -354,33 +380,52 @@ function maskText(text: string, table: PlaceholderTable, findings: Partial<Recor
   return out + text.slice(at);
 }
 
-/** Applies `edit` to every free-text string of a message; returns a copy only when one changed. */
-function mapMessageText(message: ChatMessage, edit: (text: string) => string): ChatMessage {
-  let changed = false;
-  const apply = (text: string): string => {
-    const next = edit(text);
-    if (next !== text) changed = true;
-    return next;
-  };
-  let content = message.content;
-  if (typeof content === 'string') {
-    content = apply(content);
-  } else if (Array.isArray(content)) {
-    content = content.map((part: ContentPart) =>
-      typeof part.text === 'string' && (part.type === 'text' || part.type === 'input_text')
-        ? { ...part, text: apply(part.text) }
-        : part,
-    );
+/** Keys whose string values are structure or routing, not text: never scanned, never changed. */
+const STRUCTURAL_KEYS = new Set(['model', 'role', 'type']);
+/** Base64 payloads (images, audio, files): scanning them could only corrupt them. */
+const PAYLOAD_KEYS = new Set(['data', 'file_data', 'b64_json']);
+/** JSON nested deeper than this is refused rather than walked (chat bodies are refused earlier). */
+export const MAX_REDACTION_DEPTH = 64;
+
+export class RedactionDepthError extends Error {
+  constructor() {
+    super(`JSON nested deeper than ${MAX_REDACTION_DEPTH} levels cannot be checked for sensitive data`);
   }
-  // Tool arguments are JSON; a placeholder has no quote or backslash, so the JSON stays valid.
-  const toolCalls = message.tool_calls?.map((call) => ({
-    ...call,
-    function: { ...call.function, arguments: apply(call.function.arguments) },
-  }));
-  if (!changed) return message;
-  const next: ChatMessage = { ...message, content };
-  if (toolCalls) next.tool_calls = toolCalls;
-  return next;
+}
+
+/**
+ * Applies `edit` to every string that goes upstream: values anywhere in the body (message content
+ * and names, tool descriptions and schemas, stop, user, metadata, image URLs, ...) and object keys
+ * (metadata keys are free text too), except structural values (STRUCTURAL_KEYS), base64 payloads
+ * and data: URLs. Returns the input itself when nothing changed, else a copy.
+ */
+function mapStrings(value: unknown, edit: (text: string) => string, key: string | undefined, depth: number): unknown {
+  if (typeof value === 'string') {
+    if (key !== undefined && (STRUCTURAL_KEYS.has(key) || PAYLOAD_KEYS.has(key))) return value;
+    if (value.startsWith('data:')) return value;
+    return edit(value);
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_REDACTION_DEPTH) throw new RedactionDepthError();
+  if (Array.isArray(value)) {
+    let changed = false;
+    // Array items keep their parent's key: "type": ["string", "null"] stays structural.
+    const out = value.map((item) => {
+      const next = mapStrings(item, edit, key, depth + 1);
+      if (next !== item) changed = true;
+      return next;
+    });
+    return changed ? out : value;
+  }
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const nextKey = STRUCTURAL_KEYS.has(k) ? k : edit(k);
+    const next = mapStrings(v, edit, k, depth + 1);
+    if (nextKey !== k || next !== v) changed = true;
+    out[nextKey] = next;
+  }
+  return changed ? out : value;
 }
 
 const IDENTITY_RESULT_BASE = {
@@ -389,28 +434,41 @@ const IDENTITY_RESULT_BASE = {
   createStreamRestorer: (): StreamRestorer => ({ push: (d) => d, flush: () => '' }),
 };
 
-export function redactRequest(messages: ChatMessage[], mode: RedactionMode): RedactionResult {
-  if (mode === 'off') return { ...IDENTITY_RESULT_BASE, messages, findings: {} };
+export interface BodyRedaction<T> extends Omit<RedactionResult, 'messages'> {
+  /** The body to send upstream and to key the cache by (masked in `mask` mode; the input when unchanged). */
+  body: T;
+}
 
+/**
+ * Checks every string of a JSON body that goes upstream (see mapStrings). `mask` replaces each
+ * finding with a typed placeholder, the same value always with the same one; `block` only counts
+ * (the caller refuses when blockedKinds is non-empty). Throws RedactionDepthError on JSON nested
+ * deeper than MAX_REDACTION_DEPTH.
+ */
+export function redactBody<T>(body: T, mode: RedactionMode): BodyRedaction<T> {
+  if (mode === 'off') return { ...IDENTITY_RESULT_BASE, body, findings: {} };
   const findings: Partial<Record<PiiKind, number>> = {};
   if (mode === 'block') {
-    for (const message of messages) {
-      mapMessageText(message, (text) => {
-        for (const span of findPii(text)) findings[span.kind] = (findings[span.kind] ?? 0) + 1;
-        return text;
-      });
-    }
+    mapStrings(body, (text) => {
+      for (const span of findPiiIn(text)) findings[span.kind] = (findings[span.kind] ?? 0) + 1;
+      return text;
+    }, undefined, 0);
     const blockedKinds = (Object.keys(findings) as PiiKind[]).sort();
-    return { ...IDENTITY_RESULT_BASE, messages, findings, blockedKinds };
+    return { ...IDENTITY_RESULT_BASE, body, findings, blockedKinds };
   }
-
   const table = new PlaceholderTable();
-  const masked = messages.map((message) => mapMessageText(message, (text) => maskText(text, table, findings)));
+  const masked = mapStrings(body, (text) => maskText(text, table, findings), undefined, 0) as T;
   return {
-    messages: masked,
+    body: masked,
     findings,
     blockedKinds: [],
     restore: (text) => table.restore(text),
     createStreamRestorer: () => createStreamRestorer(table),
   };
+}
+
+/** redactBody for a list of messages. */
+export function redactRequest(messages: ChatMessage[], mode: RedactionMode): RedactionResult {
+  const { body, ...rest } = redactBody({ messages }, mode);
+  return { ...rest, messages: body.messages };
 }

@@ -10,7 +10,7 @@ import type { UpstreamOutcome } from '../providers/upstream-client.js';
 import { GATEWAY_KEY_PREFIX, looksLikeGatewayKey, type GatewayKeyRecord, type GatewayKeyStore } from './api-keys.js';
 import type { LimitStore, WindowUsage } from './limit-store.js';
 import { rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers.js';
-import { PII_KIND_LABELS, redactRequest, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
+import { PII_KIND_LABELS, redactBody, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
 import { createChunkRestorer, restoreCompletion } from './restore-response.js';
 
 /**
@@ -138,7 +138,8 @@ export class RequestPolicy {
   async admit(authorization: string | undefined, request: ChatRequest, res: Response, requestId: string): Promise<Admission> {
     const caller = await this.identify(authorization);
     const mode = caller.key?.redaction ?? this.deps.defaultRedaction;
-    const redaction = redactRequest(request.messages, mode);
+    // Every string that goes upstream: messages, names, tools, stop, user, metadata, ...
+    const redaction = redactBody(request, mode);
     const kinds = Object.keys(redaction.findings) as PiiKind[];
     if (kinds.length > 0) {
       // Counts per kind only: the values never reach a log.
@@ -146,9 +147,9 @@ export class RequestPolicy {
     }
     if (redaction.blockedKinds.length > 0) {
       const labels = redaction.blockedKinds.map((k) => PII_KIND_LABELS[k]);
-      throw new ApiError(400, `request blocked: the prompt contains sensitive data (${labels.join(', ')}); remove it or ask for redaction mode mask`, 'invalid_request_error', 'sensitive_data_blocked', 'messages');
+      throw new ApiError(400, `request blocked: the request contains sensitive data (${labels.join(', ')}); remove it or ask for redaction mode mask`, 'invalid_request_error', 'sensitive_data_blocked', null);
     }
-    const redacted = redaction.messages === request.messages ? request : { ...request, messages: redaction.messages };
+    const redacted = redaction.body;
     const admission = new Admission(this.deps, this.now, caller, redacted, redaction, res);
     await admission.admit();
     return admission;
@@ -167,7 +168,7 @@ export class Admission {
     readonly caller: Caller,
     /** The request as it may go upstream and into the cache (masked). */
     readonly request: ChatRequest,
-    private readonly redaction: RedactionResult,
+    private readonly redaction: Omit<RedactionResult, 'messages'>,
     private readonly res: Response,
   ) {}
 

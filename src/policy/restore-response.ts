@@ -14,7 +14,7 @@ function restoreMessage(message: ChatMessage, restore: (t: string) => string): C
   return out;
 }
 
-export function restoreCompletion(completion: ChatCompletion, redaction: RedactionResult): ChatCompletion {
+export function restoreCompletion(completion: ChatCompletion, redaction: Omit<RedactionResult, 'messages'>): ChatCompletion {
   if (Object.keys(redaction.findings).length === 0) return completion;
   return { ...completion, choices: completion.choices.map((c) => ({ ...c, message: restoreMessage(c.message, redaction.restore) })) };
 }
@@ -23,7 +23,7 @@ export function restoreCompletion(completion: ChatCompletion, redaction: Redacti
  * A per-request chunk mapper for live streams. A placeholder split over two chunks ("[EMA",
  * "IL_1]") is held back until complete; whatever is held is released with the choice's finish.
  */
-export function createChunkRestorer(redaction: RedactionResult): (chunk: ChatCompletionChunk) => ChatCompletionChunk {
+export function createChunkRestorer(redaction: Omit<RedactionResult, 'messages'>): (chunk: ChatCompletionChunk) => ChatCompletionChunk {
   if (Object.keys(redaction.findings).length === 0) return (chunk) => chunk;
   const restorers = new Map<string, StreamRestorer>();
   const restorer = (key: string): StreamRestorer => {
