@@ -102,7 +102,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const totals = new UsageTotalsStore(kv.open('totals', { throwOnErrors: true }), {
       onFlushError: (err) => logger.error('totals flush failed', { error: (err as Error).message }),
     });
-    const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts });
+    const isKnownModel = (model: string) => prices.lookup(model) !== undefined || (routing?.models.has(model) ?? false);
+    const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts, isKnownModel });
 
     const onRejected = (status: number, code: string | null) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' });
     const admission = createAdmissionControl(config.admission, onRejected);

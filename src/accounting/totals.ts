@@ -249,6 +249,14 @@ export class UsageTotalsStore {
     return stored;
   }
 
+  /** Every tenant and model name recorded so far (persisted and buffered). */
+  names(): Promise<{ tenants: string[]; models: string[] }> {
+    return this.serial(async () => {
+      const index = await this.readIndex();
+      return { tenants: [...new Set([...index.tenants, ...this.pendingTenants])], models: [...new Set([...index.models, ...this.pendingModels])] };
+    });
+  }
+
   private async readIndex(): Promise<IndexDoc> {
     const raw = (await this.kv.get(this.key('index'))) as Partial<IndexDoc> | undefined;
     const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);

@@ -1,6 +1,7 @@
 import type { UsageTotalsStore } from '../accounting/totals.js';
 import { messageText } from '../cache/request-key.js';
 import type { RequestRecord } from '../http/chat-route.js';
+import { CardinalityCap } from './cardinality-cap.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { StatsCollector } from './stats.js';
 
@@ -13,9 +14,32 @@ function reasonKind(reason: string): string {
  * Feeds one finished request to metrics, the stats window and the persistent totals. Each sees
  * only hashes and numbers, never keys or prompt text (prompts go to stats only with LOG_PROMPTS).
  */
-export function createRequestObserver(parts: { metrics: GatewayMetrics; stats: StatsCollector; totals: UsageTotalsStore; logPrompts: boolean }) {
+/** Distinct models and tenants kept by name in stats and totals; the rest count as "other". */
+export const MAX_MODELS_TRACKED = 100;
+export const MAX_TENANTS_TRACKED = 1000;
+
+export function createRequestObserver(parts: {
+  metrics: GatewayMetrics;
+  stats: StatsCollector;
+  totals: UsageTotalsStore;
+  logPrompts: boolean;
+  /** Models named in the price table or the routing config: always kept by name. */
+  isKnownModel?: (model: string) => boolean;
+}) {
   const { metrics, stats, totals } = parts;
-  return (r: RequestRecord): void => {
+  const models = new CardinalityCap(MAX_MODELS_TRACKED, parts.isKnownModel);
+  const tenants = new CardinalityCap(MAX_TENANTS_TRACKED);
+  // Names a previous run persisted count against the caps, so a restart does not admit N more.
+  totals
+    .names()
+    .then((n) => {
+      models.seed(n.models);
+      tenants.seed(n.tenants);
+    })
+    .catch(() => undefined); // a store failure is logged by the store; the caps still hold
+  return (record: RequestRecord): void => {
+    // Client-chosen names: bounded in number and length before they become keys anywhere.
+    const r = { ...record, model: models.label(record.model), tenant: tenants.label(record.tenant) };
     const a = r.accounting;
     // Tokens a request spent upstream; a hit spent none (its tokens count as saved).
     const spent = a && !a.savedTokens ? a : undefined;
