@@ -29,6 +29,13 @@ describe('a full disk under the embedded store (tmpfs)', function () {
   let dir: string;
   let upstream: FakeOpenAI;
   before(async function () {
+    // In-process, a native abort inside lmdb's writer at ENOSPC (seen in about 1 run of 4 here:
+    // "malloc(): invalid next size") takes the whole mocha run down with it. Until that is fixed
+    // this test runs on request; `make fuzz` covers the full disk with the gateway in a child process.
+    if (process.env.FAULT_TESTS !== '1') {
+      console.log('      (skipped: set FAULT_TESTS=1 to run the in-process disk-full test; make fuzz runs the disk-full fault)');
+      this.skip();
+    }
     dir = tempDir('gw-diskfull-');
     if (!mountTmpfs(dir, '24m')) {
       console.log('      (skipped: mounting a tmpfs needs root; the disk-full test runs where it can)');
