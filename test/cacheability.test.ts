@@ -63,22 +63,24 @@ describe('cacheability: only answers that say something and ended normally are s
       ['text with content_filter', { reply: 'Here is how to', finishReason: 'content_filter' }],
       ['empty content', { reply: '' }],
     ];
-    for (const [label, behavior] of cases) {
+    for (const [i, [label, behavior]] of cases.entries()) {
       it(`passes a 200 with ${label} to the client but never serves it again`, async () => {
         const q = `Tell me about the history of ${label.replace(/\W+/g, ' ')} in detail`;
         upstream.queue.push(behavior, behavior, behavior);
-        const first = await chat(gw, ask(q));
+        // Each case in its own namespace: the answer a previous case stored must not be a candidate.
+        const ns = { 'x-cache-namespace': `cacheability-${i}` };
+        const first = await chat(gw, ask(q), ns);
         expect(first.status).to.equal(200);
         expect(first.headers.get('x-cache-status')).to.equal('miss');
         // The same request and a paraphrase both go upstream again.
-        const again = await chat(gw, ask(q));
+        const again = await chat(gw, ask(q), ns);
         expect(again.headers.get('x-cache-status')).to.equal('miss');
-        const para = await chat(gw, ask(q.toLowerCase() + ' please'));
+        const para = await chat(gw, ask(q.toLowerCase() + ' please'), ns);
         expect(para.headers.get('x-cache-status')).to.not.match(/hit/);
         expect(upstream.calls).to.have.length(3);
         // A real answer is stored, and is what repeats get.
-        expect((await chat(gw, ask(q))).headers.get('x-cache-status')).to.equal('miss');
-        expect((await chat(gw, ask(q))).headers.get('x-cache-status')).to.equal('hit');
+        expect((await chat(gw, ask(q), ns)).headers.get('x-cache-status')).to.equal('miss');
+        expect((await chat(gw, ask(q), ns)).headers.get('x-cache-status')).to.equal('hit');
         expect(upstream.calls).to.have.length(4);
       });
     }
