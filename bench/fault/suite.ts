@@ -8,11 +8,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FakeOpenAI, type Behavior } from '../../test/helpers/fake-openai.js';
 import { repoRoot } from '../lib/datasets.js';
+import { freePort } from '../lib/gateway-proc.js';
 
 export interface ScenarioReport {
   name: string;
@@ -38,17 +38,6 @@ export interface FaultOptions {
 }
 
 export const SCENARIOS = ['kill-under-load', 'disk-full', 'redis-outage', 'upstream-faults'] as const;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,6 +128,21 @@ async function eventually(ok: () => Promise<boolean>, timeoutMs: number): Promis
     await sleep(200);
   }
   return false;
+}
+
+/** Service resumed without a restart: a fresh answer is stored and then served as an exact hit. */
+async function cachingResumes(url: string, label: string, acked: Map<string, string>, report: ScenarioReport, timeoutMs: number): Promise<boolean> {
+  return eventually(async () => {
+    const prompt = `${label}: probe ${Date.now()}`;
+    const first = await chat(url, prompt);
+    const second = await chat(url, prompt);
+    report.requests += 2;
+    if (first.status === 200 && second.cache === 'hit' && first.content !== undefined) {
+      acked.set(prompt, first.content);
+      return true;
+    }
+    return false;
+  }, timeoutMs);
 }
 
 function newReport(name: string): ScenarioReport {
@@ -259,17 +263,7 @@ async function diskFull(entry: 'dist' | 'src', upstream: FakeOpenAI, log: (s: st
     fs.rmSync(filler);
     log('fault: space back');
     // Service resumes without a restart: a fresh answer is stored and served again.
-    const resumed = await eventually(async () => {
-      const prompt = `after space came back: probe ${Date.now()}`;
-      const first = await chat(gw!.url, prompt);
-      const second = await chat(gw!.url, prompt);
-      report.requests += 2;
-      if (first.status === 200 && second.cache === 'hit' && first.content !== undefined) {
-        acked.set(prompt, first.content);
-        return true;
-      }
-      return false;
-    }, 20_000);
+    const resumed = await cachingResumes(gw!.url, `after space came back`, acked, report, 20_000);
     if (!resumed) report.violations.push('caching did not resume after space came back');
     const healthy = await eventually(async () => (await health(gw!.url)).body.status === 'ok', 20_000);
     if (!healthy) report.violations.push('/health did not return to ok after space came back');
@@ -351,17 +345,7 @@ async function redisOutage(entry: 'dist' | 'src', upstream: FakeOpenAI, log: (s:
         await redis.start();
         report.kills++;
       } else redis.child!.kill('SIGCONT');
-      const resumed = await eventually(async () => {
-        const prompt = `after redis ${fault}: probe ${Date.now()}`;
-        const first = await chat(gw!.url, prompt);
-        const second = await chat(gw!.url, prompt);
-        report.requests += 2;
-        if (first.status === 200 && second.cache === 'hit' && first.content !== undefined) {
-          acked.set(prompt, first.content);
-          return true;
-        }
-        return false;
-      }, 30_000);
+      const resumed = await cachingResumes(gw!.url, `after redis ${fault}`, acked, report, 30_000);
       if (!resumed) report.violations.push(`caching did not resume after redis ${fault}`);
       await checkAcknowledged(gw.url, acked, report);
     }

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LoopbackServer, readBody } from '../../test/helpers/loopback-server.js';
 import { repoRoot } from '../lib/datasets.js';
+import { freePort } from '../lib/gateway-proc.js';
 import { CATEGORIES, generateCorpus, LIMITED_MARKER, type Category, type FuzzCase, type HttpCase, type RawCase } from './corpus.js';
 
 const UPSTREAM_SECRET = 'sk-upstream-FUZZSECRET-0123456789';
@@ -114,17 +115,6 @@ interface GatewayChild {
   url: string;
   port: number;
   logs: () => string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startGateway(entry: 'dist' | 'src', env: Record<string, string>): Promise<GatewayChild> {

@@ -34,7 +34,8 @@ export function silentLogger(): winston.Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port (probed, then released for the caller to bind). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
