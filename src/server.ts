@@ -126,7 +126,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         mountPassthrough(a, { config, logger, admissionControl: admission, upstreamAuth: async (authorization, res) => {
             // Admit first: it enforces REQUIRE_API_KEY, rejects unknown gateway keys and counts the key's limits.
             const { caller, finish } = await policy.admitPassthrough(authorization, res);
-            return { authorization: config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization, finish };
+            return {
+              authorization: config.upstream.apiKey ? `Bearer ${config.upstream.apiKey}` : caller.upstreamAuthorization,
+              finish,
+              redact: (body, contentType) => policy.redactPassthroughBody(caller, body, contentType),
+            };
           },
         });
       },

@@ -16,7 +16,7 @@ import { disguisedOwnRoute, upstreamUrlFor } from './path-guard.js';
 export type UpstreamAuth = (
   clientAuthorization: string | undefined,
   res: Response,
-) => Promise<{ authorization: string | undefined; finish: () => Promise<void> }>;
+) => Promise<{ authorization: string | undefined; finish: () => Promise<void>; redact: (body: Buffer, contentType: string | undefined) => Buffer }>;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer']);
 /** Client credentials other than the Authorization the gateway resolves: never forwarded. */
@@ -80,10 +80,13 @@ export function mountPassthrough(
       if (auth) headers.authorization = auth;
       const url = upstreamUrlFor(deps.config.upstream.baseUrl, req.originalUrl);
       const hasBody = !['GET', 'HEAD'].includes(req.method) && Buffer.isBuffer(req.body) && req.body.length > 0;
+      // Redaction applies here as on chat; a blocked body throws 400 before anything goes upstream.
+      const body = hasBody ? grant.redact(req.body as Buffer, req.header('content-type')) : undefined;
+      if (body && body !== req.body) headers['content-type'] = 'application/json';
       const upstream = await fetch(url, {
         method: req.method,
         headers,
-        body: hasBody ? new Uint8Array(req.body as Buffer) : undefined,
+        body: body ? new Uint8Array(body) : undefined,
         signal: controller.signal,
       });
       status = upstream.status;

@@ -10,7 +10,7 @@ import type { UpstreamOutcome } from '../providers/upstream-client.js';
 import { GATEWAY_KEY_PREFIX, looksLikeGatewayKey, type GatewayKeyRecord, type GatewayKeyStore } from './api-keys.js';
 import type { LimitStore, WindowUsage } from './limit-store.js';
 import { rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers.js';
-import { PII_KIND_LABELS, redactBody, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
+import { PII_KIND_LABELS, RedactionDepthError, redactBody, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
 import { createChunkRestorer, restoreCompletion } from './restore-response.js';
 
 /**
@@ -129,6 +129,36 @@ export class RequestPolicy {
         }
       },
     };
+  }
+
+  /**
+   * A pass-through JSON body under the caller's redaction mode, with the same detectors as chat:
+   * `block` refuses it (400), `mask` sends placeholders upstream. The answer is not restored (these
+   * endpoints rarely echo input), and non-JSON bodies (file uploads, audio) pass as they are.
+   */
+  redactPassthroughBody(caller: Caller, raw: Buffer, contentType: string | undefined): Buffer {
+    const mode = caller.key?.redaction ?? this.deps.defaultRedaction;
+    if (mode === 'off' || raw.length === 0 || !/\bjson\b/i.test(contentType ?? '')) return raw;
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return raw; // not JSON after all: the upstream answers it as it would
+    }
+    let result;
+    try {
+      result = redactBody(body, mode);
+    } catch (err) {
+      if (err instanceof RedactionDepthError) throw new ApiError(400, 'request body nested too deeply', 'invalid_request_error', 'invalid_body');
+      throw err;
+    }
+    if (result.blockedKinds.length > 0) {
+      const labels = result.blockedKinds.map((k) => PII_KIND_LABELS[k]);
+      throw new ApiError(400, `request blocked: the body contains sensitive data (${labels.join(', ')}); remove it or ask for redaction mode mask`, 'invalid_request_error', 'sensitive_data_blocked');
+    }
+    if (Object.keys(result.findings).length === 0) return raw;
+    this.deps.logger.info('sensitive data in pass-through body', { event: 'redaction', tenant: caller.tenant, mode, findings: result.findings });
+    return Buffer.from(JSON.stringify(result.body), 'utf8');
   }
 
   /**
