@@ -19,6 +19,8 @@
  * relations pass. Everything is linear-ish in the text length: a few microseconds per pair.
  */
 
+import { withinOneEdit } from './verify/text.js';
+
 export interface GuardVerdict {
   ok: boolean;
   /** Machine-readable-ish reason when !ok, e.g. `number-mismatch: 2 vs 3`. */
@@ -155,21 +157,6 @@ function entityKind(t: Token, titleCase: boolean, prev: Token | undefined, next:
   if (isUpperWord(t)) return isUpperWord(prev) && isUpperWord(next) ? undefined : 'name'; // SQL, USA; not SHOUTED PHRASES
   if (!titleCase && !t.sentenceStart && /^\p{Lu}/u.test(raw)) return 'name';
   return undefined;
-}
-
-/** Damerau-Levenshtein distance <= 1 (one insertion, deletion, substitution or transposition). */
-function withinOneEdit(a: string, b: string): boolean {
-  if (a === b) return true;
-  const la = a.length;
-  const lb = b.length;
-  if (Math.abs(la - lb) > 1) return false;
-  let i = 0;
-  while (i < la && i < lb && a[i] === b[i]) i++;
-  if (la === lb) {
-    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
-    return i + 1 < la && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // transposition
-  }
-  return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
 /** Same word up to one typo, or a derived form sharing a 5+ letter stem (Europe / European). */
