@@ -117,6 +117,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
       onRecord: [observe],
       onRejected,
+      templates: routing?.templates,
+      aliasSystemPrompt: (model) => routing?.systemPrompts.get(model),
       admissionControl: admission,
       storeHealth: kv.health,
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),

@@ -72,6 +72,8 @@ export interface ScopeInput {
   /** The model as requested (the alias), so a fallback answer is cached under the alias. */
   model: string;
   request: ChatRequest;
+  /** What the gateway itself put into the request (template version, system-prompt policy). */
+  variant?: string;
   /** Longer last turns use the exact tier only (embedding cost grows with length; see README). */
   semanticMaxChars?: number;
 }
@@ -119,7 +121,7 @@ export function computeCacheKeys(input: ScopeInput): CacheKeys {
   // Everything before the last turn (system prompt, earlier turns) is context the answer depends on.
   const context = messages.slice(0, -1).map((m) => ({ ...m, content: typeof m.content === 'string' ? normalizeText(m.content) : m.content }));
   const scope = sha256(
-    canonicalJson({ v: 1, tenant: input.tenant ?? '*', namespace: input.namespace, model: input.model, params, context, lastRole: last.role }),
+    canonicalJson({ v: 1, tenant: input.tenant ?? '*', namespace: input.namespace, model: input.model, params, context, lastRole: last.role, variant: input.variant }),
   );
   const lastText = normalizeText(messageText(last));
   // Whatever the text alone does not say goes into the exact key: non-text parts, tool calls, a

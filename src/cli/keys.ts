@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { GatewayKeyStore, type GatewayKeyRecord, type KeyLimits } from '../policy/api-keys.js';
 import { isRedactionMode } from '../policy/redaction.js';
+import { SystemPromptPolicySchema, type SystemPromptPolicy } from '../policy/system-prompt.js';
 import { openKvStores } from '../store/kv.js';
 
 /**
@@ -14,6 +15,7 @@ import { openKvStores } from '../store/kv.js';
 
 const USAGE = `usage: npm run keys -- <command>
   create --name NAME [--rpm N] [--tpm N] [--concurrency N] [--daily-usd USD] [--redaction off|mask|block]
+         [--system-prompt-mode prepend|replace|forbid] [--system-prompt TEXT]
          prints the key once; only its SHA-256 is stored
   list [--json]
   revoke ID_OR_NAME`;
@@ -35,7 +37,7 @@ function describe(r: GatewayKeyRecord): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const state = r.revokedAt ? `revoked ${new Date(r.revokedAt).toISOString()}` : 'active';
-  return `${r.id}  ${r.name}  ...${r.hint}  ${state}  ${limits || 'no limits'}${r.redaction ? `  redaction=${r.redaction}` : ''}`;
+  return `${r.id}  ${r.name}  ...${r.hint}  ${state}  ${limits || 'no limits'}${r.redaction ? `  redaction=${r.redaction}` : ''}${r.systemPrompt ? `  system-prompt=${r.systemPrompt.mode}` : ''}`;
 }
 
 /** Runs one CLI command; returns the exit code. `out`/`err` receive whole lines. */
@@ -62,12 +64,20 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
         concurrency: { type: 'string' },
         'daily-usd': { type: 'string' },
         redaction: { type: 'string' },
+        'system-prompt-mode': { type: 'string' },
+        'system-prompt': { type: 'string' },
         json: { type: 'boolean' },
       },
     });
     if (command !== 'create' && command !== 'list' && command !== 'revoke') throw new UsageError(command ? `unknown command ${command}` : 'no command given');
     let limits: KeyLimits = {};
+    let systemPrompt: SystemPromptPolicy | undefined;
     if (command === 'create') {
+      if (values['system-prompt-mode'] !== undefined || values['system-prompt'] !== undefined) {
+        const sp = SystemPromptPolicySchema.safeParse({ mode: values['system-prompt-mode'] ?? 'prepend', content: values['system-prompt'] });
+        if (!sp.success) throw new UsageError(`--system-prompt-mode/--system-prompt: ${sp.error.issues[0]!.message}`);
+        systemPrompt = sp.data;
+      }
       if (!values.name) throw new UsageError('create needs --name');
       if (values.redaction !== undefined && !isRedactionMode(values.redaction)) throw new UsageError('--redaction must be off, mask or block');
       limits = {
@@ -93,7 +103,7 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
       const keys = new GatewayKeyStore(kv);
       if (command === 'create') {
         const redaction = isRedactionMode(values.redaction) ? values.redaction : undefined;
-        const { key, record } = await keys.create({ name: values.name!, limits, redaction });
+        const { key, record } = await keys.create({ name: values.name!, limits, redaction, systemPrompt });
         out(`created ${describe(record)}`);
         out('');
         out(`  ${key}`);

@@ -6,6 +6,7 @@ import type { AdmissionControl } from './admission-control.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
+import { templateCallBody } from '../templates/template-route.js';
 import { ApiError, sendError } from './errors.js';
 import { rejectNonCanonicalPaths } from './path-guard.js';
 
@@ -56,7 +57,21 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const jsonBody = express.json({ limit: deps.config.maxBodyBytes, type: () => true });
-  app.post('/v1/chat/completions', ...admitted(jsonBody, createChatHandler(deps)));
+  const chatHandler = createChatHandler(deps);
+  app.post('/v1/chat/completions', ...admitted(jsonBody, chatHandler));
+  // A prompt template published as its own endpoint: the same request path as a chat call.
+  app.post(
+    '/v1/templates/:name',
+    ...admitted(jsonBody, (req, res) => {
+      try {
+        req.body = templateCallBody(String(req.params.name), req.body);
+      } catch (err) {
+        if (err instanceof ApiError) return sendError(res, err);
+        throw err;
+      }
+      return chatHandler(req, res);
+    }),
+  );
 
   app.delete('/v1/cache', requireAdmin(deps.config.adminApiKey, { required: true }), async (req, res, next) => {
     try {

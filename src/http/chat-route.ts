@@ -11,6 +11,8 @@ import { usdString } from '../accounting/request-cost.js';
 import type { Config } from '../config.js';
 import { logs } from '../observability/logger.js';
 import type { Admission, RequestPolicy } from '../policy/request-policy.js';
+import { applySystemPromptPolicy, type SystemPromptPolicy } from '../policy/system-prompt.js';
+import { expandTemplateRequest, type TemplateRegistry } from '../templates/prompt-templates.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
@@ -32,6 +34,8 @@ export interface RequestRecord {
   status: number;
   cacheStatus: CacheStatus;
   coalesced: boolean;
+  /** `name@version` when the request came from a prompt template. */
+  template?: string;
   similarity?: number;
   nearestSimilarity?: number;
   guardRejections: LookupResult['guardRejections'];
@@ -75,7 +79,13 @@ export interface ChatRouteDeps {
   onRejected?: (status: number, code: string | null) => void;
   /** Prices a served answer (tokens, cost, saving). */
   account?: (record: RequestRecord) => RequestAccounting;
+  /** GATEWAY_CONFIG's prompt templates (`model: "template:name@version"`). */
+  templates?: TemplateRegistry;
+  /** GATEWAY_CONFIG's system-prompt policy of a model alias; a key's own policy wins. */
+  aliasSystemPrompt?: (model: string) => SystemPromptPolicy | undefined;
 }
+
+const NO_TEMPLATES: TemplateRegistry = new Map();
 
 const NAMESPACE_RE = /^[\w.:-]{1,64}$/;
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
@@ -98,7 +108,10 @@ export function createChatHandler(deps: ChatRouteDeps) {
     let record: RequestRecord | undefined;
     let admission: Admission | undefined;
     try {
-      const parsed = parseChatRequest(req.body);
+      // A template call becomes the chat request it describes before anything else looks at it.
+      const template = expandTemplateRequest(req.body, deps.templates ?? NO_TEMPLATES);
+      if (template) res.setHeader('x-gateway-template-version', template.version);
+      const parsed = parseChatRequest(template?.body ?? req.body);
       let directives: CacheDirectives;
       try {
         directives = parseCacheDirectives(req.header('cache-control'), req.header('x-cache-threshold'));
@@ -112,6 +125,9 @@ export function createChatHandler(deps: ChatRouteDeps) {
       }
       const admitted = await deps.policy.admit(req.header('authorization'), parsed, res, requestId);
       admission = admitted;
+      // The operator's system prompt is added after redaction: it is not the client's data.
+      const systemPrompt = applySystemPromptPolicy(admitted.request, admitted.caller.key?.systemPrompt ?? deps.aliasSystemPrompt?.(admitted.request.model));
+      admitted.useRequest(systemPrompt.request);
       // From here on the request is the redacted one: it is what goes upstream and into the cache.
       const request = admitted.request;
       const tenant = admitted.tenant;
@@ -124,6 +140,8 @@ export function createChatHandler(deps: ChatRouteDeps) {
         model: request.model,
         request,
         semanticMaxChars: deps.config.cache.semanticMaxChars,
+        // Answers of one template version or one injected system prompt serve only their own kind.
+        variant: [template?.ref, systemPrompt.id].filter(Boolean).join('|') || undefined,
       });
       const stream = request.stream === true;
       record = {
@@ -135,6 +153,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         status: 200,
         cacheStatus: directives.lookup ? 'miss' : 'bypass',
         coalesced: false,
+        template: template?.ref,
         guardRejections: [],
         embedMs: 0,
         searchMs: 0,
@@ -366,6 +385,7 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     status: record.status,
     cacheStatus: record.cacheStatus,
     coalesced: record.coalesced || undefined,
+    template: record.template,
     similarity: round(record.similarity),
     nearestSimilarity: round(record.nearestSimilarity),
     guardRejections: record.guardRejections.length ? record.guardRejections.map((g) => ({ similarity: round(g.similarity), reason: g.reason })) : undefined,

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { KvStores } from '../store/kv.js';
 import type { RedactionMode } from './redaction.js';
+import type { SystemPromptPolicy } from './system-prompt.js';
 
 /**
  * Gateway API keys. A key is shown once, at creation; the store holds only its SHA-256, so a
@@ -33,12 +34,15 @@ export interface GatewayKeyRecord {
   limits: KeyLimits;
   /** Overrides GATEWAY_CONFIG's and REDACTION's mode for this key. */
   redaction?: RedactionMode;
+  /** Overrides the alias's system-prompt policy for this key. */
+  systemPrompt?: SystemPromptPolicy;
 }
 
 export interface CreateKeyInput {
   name: string;
   limits?: KeyLimits;
   redaction?: RedactionMode;
+  systemPrompt?: SystemPromptPolicy;
 }
 
 export function hashGatewayKey(key: string): string {
@@ -71,6 +75,7 @@ export class GatewayKeyStore {
       createdAt: Date.now(),
       limits: { ...(input.limits ?? {}) },
       ...(input.redaction ? { redaction: input.redaction } : {}),
+      ...(input.systemPrompt ? { systemPrompt: input.systemPrompt } : {}),
     };
     await this.kv.set(hashGatewayKey(key), record);
     this.stores.sync();

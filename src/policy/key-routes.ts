@@ -4,6 +4,7 @@ import { requireAdmin } from '../http/admin-auth.js';
 import { ApiError, sendError } from '../http/errors.js';
 import { GatewayKeyStore } from './api-keys.js';
 import { REDACTION_MODES } from './redaction.js';
+import { SystemPromptPolicySchema } from './system-prompt.js';
 
 const CreateKeyBody = z.strictObject({
   name: z.string(),
@@ -12,17 +13,20 @@ const CreateKeyBody = z.strictObject({
   concurrency: z.number().int().positive().optional(),
   daily_usd: z.number().positive().optional(),
   redaction: z.enum(REDACTION_MODES).optional(),
+  system_prompt: SystemPromptPolicySchema.optional(),
 });
 
 /**
  * The key CLI's operations over HTTP, behind ADMIN_API_KEY: with the embedded store the gateway
  * holds the store's lock, so a running gateway is managed through here rather than the CLI.
- *   POST /v1/gateway/keys {name, rpm?, tpm?, concurrency?, daily_usd?, redaction?} -> {key, record}
+ *   POST /v1/gateway/keys {name, rpm?, tpm?, concurrency?, daily_usd?, redaction?, system_prompt?: {mode, content?}}
+ *     -> {key, record}
  *   GET /v1/gateway/keys -> {data: [record...]}      DELETE /v1/gateway/keys/:idOrName -> record
  */
 export function mountKeyRoutes(app: express.Express, deps: { adminApiKey?: string; keys: GatewayKeyStore }): void {
   const admin = requireAdmin(deps.adminApiKey, { required: true });
-  const json = express.json({ limit: '16kb', type: () => true });
+  // Room for a system prompt of a few pages.
+  const json = express.json({ limit: '128kb', type: () => true });
   app.post('/v1/gateway/keys', admin, json, async (req, res, next) => {
     try {
       const parsed = CreateKeyBody.safeParse(req.body);
@@ -30,9 +34,9 @@ export function mountKeyRoutes(app: express.Express, deps: { adminApiKey?: strin
         const issue = parsed.error.issues[0]!;
         throw new ApiError(400, `${issue.path.join('.') || 'body'}: ${issue.message}`, 'invalid_request_error', 'invalid_value');
       }
-      const { name, rpm, tpm, concurrency, daily_usd, redaction } = parsed.data;
+      const { name, rpm, tpm, concurrency, daily_usd, redaction, system_prompt } = parsed.data;
       const limits = Object.fromEntries(Object.entries({ rpm, tpm, concurrency, dailyUsd: daily_usd }).filter(([, v]) => v !== undefined));
-      const created = await deps.keys.create({ name, limits, redaction }).catch((err: Error) => {
+      const created = await deps.keys.create({ name, limits, redaction, systemPrompt: system_prompt }).catch((err: Error) => {
         throw new ApiError(400, err.message, 'invalid_request_error', 'invalid_value');
       });
       res.status(201).json(created);

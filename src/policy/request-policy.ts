@@ -197,13 +197,23 @@ export class Admission {
     private readonly now: () => number,
     readonly caller: Caller,
     /** The request as it may go upstream and into the cache (masked). */
-    readonly request: ChatRequest,
+    private current: ChatRequest,
     private readonly redaction: Omit<RedactionResult, 'messages'>,
     private readonly res: Response,
   ) {}
 
   get tenant(): string {
     return this.caller.tenant;
+  }
+
+  /** The request as it may go upstream and into the cache (masked). */
+  get request(): ChatRequest {
+    return this.current;
+  }
+
+  /** The operator's own additions (a system prompt), made after redaction: not the client's data. */
+  useRequest(request: ChatRequest): void {
+    this.current = request;
   }
 
   get upstreamAuthorization(): string | undefined {

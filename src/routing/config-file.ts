@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROVIDER_NAMES, type ProviderName } from '../providers/registry.js';
 import { REDACTION_MODES, type RedactionMode } from '../policy/redaction.js';
+import { SystemPromptPolicySchema, type SystemPromptPolicy } from '../policy/system-prompt.js';
+import { buildTemplateRegistry, TemplatesSchema, type TemplateRegistry } from '../templates/prompt-templates.js';
 
 /**
  * The routing config file (GATEWAY_CONFIG), JSON or YAML:
@@ -16,6 +18,8 @@ import { REDACTION_MODES, type RedactionMode } from '../policy/redaction.js';
  *           api_key_env: OPENAI_API_KEY   # the NAME of an env variable, never the key
  *           weight: 3                # load share among targets of the same priority
  *           timeout_ms: 30000
+ *       system_prompt: { mode: prepend, content: "..." }   # prepend | replace | forbid (policy/system-prompt.ts)
+ *   templates: { ... }               # prompt templates (templates/prompt-templates.ts)
  *   retry: { attempts: 2, backoff_ms: 200, max_backoff_ms: 2000 }
  *   circuit_breaker: { failures: 5, cooldown_ms: 30000 }
  *   redaction: mask                  # overrides REDACTION for every key without its own setting
@@ -44,7 +48,10 @@ const TargetSchema = z.strictObject({
 const AliasSchema = z.preprocess(
   // `alias: [targets]` is shorthand for `alias: { targets: [...] }`.
   (v) => (Array.isArray(v) ? { targets: v } : v),
-  z.strictObject({ targets: z.array(TargetSchema).min(1, 'an alias needs at least one target') }),
+  z.strictObject({
+    targets: z.array(TargetSchema).min(1, 'an alias needs at least one target'),
+    system_prompt: SystemPromptPolicySchema.optional(),
+  }),
 );
 
 const RoutingFileSchema = z.strictObject({
@@ -63,6 +70,7 @@ const RoutingFileSchema = z.strictObject({
     })
     .prefault({}),
   redaction: z.enum(REDACTION_MODES as [RedactionMode, ...RedactionMode[]]).optional(),
+  templates: TemplatesSchema.optional(),
 });
 
 export interface RouteTarget {
@@ -95,6 +103,9 @@ export interface RoutingConfig {
   retry: RetryPolicy;
   breaker: BreakerPolicy;
   redaction?: RedactionMode;
+  /** Alias -> the operator's system-prompt policy for it. */
+  systemPrompts: Map<string, SystemPromptPolicy>;
+  templates: TemplateRegistry;
 }
 
 export class RoutingConfigError extends Error {}
@@ -112,7 +123,9 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
   }
   const file = parsed.data;
   const models = new Map<string, RouteTarget[]>();
-  for (const [alias, { targets }] of Object.entries(file.models ?? {})) {
+  const systemPrompts = new Map<string, SystemPromptPolicy>();
+  for (const [alias, { targets, system_prompt }] of Object.entries(file.models ?? {})) {
+    if (system_prompt) systemPrompts.set(alias, system_prompt);
     models.set(
       alias,
       targets.map((t, i) => {
@@ -133,6 +146,12 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
       }),
     );
   }
+  // With aliases, a template must name one of them: an unknown one would 404 on every call.
+  for (const [name, t] of Object.entries(file.templates ?? {})) {
+    for (const [version, v] of Object.entries(t.versions)) {
+      if (models.size > 0 && !models.has(v.model)) problems.push(`templates.${name}.versions.${version}.model: ${v.model} is not an alias of models (${[...models.keys()].join(', ')})`);
+    }
+  }
   if (file.retry.max_backoff_ms < file.retry.backoff_ms) problems.push('retry.max_backoff_ms: must be >= retry.backoff_ms');
   if (problems.length) throw new RoutingConfigError(`invalid routing config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
@@ -140,6 +159,8 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
     retry: { attempts: file.retry.attempts, backoffMs: file.retry.backoff_ms, maxBackoffMs: file.retry.max_backoff_ms },
     breaker: { failures: file.circuit_breaker.failures, cooldownMs: file.circuit_breaker.cooldown_ms },
     redaction: file.redaction,
+    systemPrompts,
+    templates: buildTemplateRegistry(file.templates),
   };
 }
 
