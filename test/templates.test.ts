@@ -117,6 +117,7 @@ describe('prompt templates (config, rendering, A/B split)', () => {
     expect(bad).to.match(/gateway\.json/).and.contain('templates.t.versions.v1.messages.0.content').and.contain('is not a variable name');
     expect(problem({ templates: { t: { versions: {} } } })).to.contain('templates.t.versions: a template needs at least one version');
     expect(problem({ templates: { t: { versions: { v1: { model: 'm', messages: [{ role: 'user', content: 'x' }], weight: 0 } } } } })).to.contain('at least one version needs weight > 0');
+    expect(problem({ templates: { t: { versions: { v1: { model: 'm', params: { temperature: 'hot' }, messages: [{ role: 'user', content: 'x' }] } } } } })).to.contain('templates.t.versions.v1.params: temperature:');
     expect(problem({ templates: { t: { versions: { v1: { model: 'm', params: { model: 'x' }, messages: [{ role: 'user', content: 'x' }] } } } } })).to.contain('params must not set');
     const alias = problem({ models: { fast: [{ provider: 'openai-compatible', base_url: 'http://127.0.0.1:1', model: 'x' }] }, templates: { t: { versions: { v1: { model: 'slow', messages: [{ role: 'user', content: 'x' }] } } } } });
     expect(alias).to.contain('templates.t.versions.v1.model: slow is not an alias of models (fast)');

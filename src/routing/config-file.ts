@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseChatRequest } from '../http/chat-schema.js';
 import { PROVIDER_NAMES, type ProviderName } from '../providers/registry.js';
 import { REDACTION_MODES, type RedactionMode } from '../policy/redaction.js';
 import { SystemPromptPolicySchema, type SystemPromptPolicy } from '../policy/system-prompt.js';
@@ -149,7 +150,14 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
   // With aliases, a template must name one of them: an unknown one would 404 on every call.
   for (const [name, t] of Object.entries(file.templates ?? {})) {
     for (const [version, v] of Object.entries(t.versions)) {
-      if (models.size > 0 && !models.has(v.model)) problems.push(`templates.${name}.versions.${version}.model: ${v.model} is not an alias of models (${[...models.keys()].join(', ')})`);
+      const at = `templates.${name}.versions.${version}`;
+      if (models.size > 0 && !models.has(v.model)) problems.push(`${at}.model: ${v.model} is not an alias of models (${[...models.keys()].join(', ')})`);
+      // Parameters of the wrong type would be a 400 on every call: refuse them at start.
+      try {
+        parseChatRequest({ ...v.params, model: v.model, messages: v.messages });
+      } catch (err) {
+        problems.push(`${at}.params: ${(err as Error).message}`);
+      }
     }
   }
   if (file.retry.max_backoff_ms < file.retry.backoff_ms) problems.push('retry.max_backoff_ms: must be >= retry.backoff_ms');
