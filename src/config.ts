@@ -45,6 +45,12 @@ const EnvSchema = z.object({
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : Number(v)))
     .pipe(z.number().min(0).max(1).optional()),
+  CACHE_MAX_ERROR_RATE: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : Number(v)))
+    .pipe(z.number().min(0).max(1).optional()),
+  CACHE_VERIFY_MAX_RATE: withDefault(z.coerce.number<string>().min(0).max(1), '0.2'),
   CACHE_TTL_SECONDS: int(7 * 24 * 3600, 0),
   CACHE_MAX_ENTRIES: int(100_000, 1),
   CACHE_SHARE_ACROSS_TENANTS: bool(false),
@@ -81,6 +87,10 @@ export interface Config {
     storeUrl?: string;
     /** undefined: use the embedding model's calibrated default (models/<name>/gateway.json). */
     similarityThreshold?: number;
+    /** Error-bound mode: the wrong-answer rate accepted (undefined: threshold mode, unless a request sends x-cache-max-error). */
+    maxErrorRate?: number;
+    /** Share of error-bound lookups that may become verification calls. */
+    verifyMaxRate: number;
     ttlSeconds: number;
     maxEntries: number;
     shareAcrossTenants: boolean;
@@ -125,6 +135,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cache: {
       storeUrl: e.CACHE_STORE_URL,
       similarityThreshold: e.CACHE_SIMILARITY_THRESHOLD,
+      maxErrorRate: e.CACHE_MAX_ERROR_RATE,
+      verifyMaxRate: e.CACHE_VERIFY_MAX_RATE,
       ttlSeconds: e.CACHE_TTL_SECONDS,
       maxEntries: e.CACHE_MAX_ENTRIES,
       shareAcrossTenants: e.CACHE_SHARE_ACROSS_TENANTS,

@@ -78,6 +78,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       maxEntries: config.cache.maxEntries,
       hnsw: config.cache.hnsw,
       flatScopeLimit: config.cache.flatScopeLimit,
+      errorBound: { maxErrorRate: config.cache.maxErrorRate, verifyMaxRate: config.cache.verifyMaxRate },
     });
 
     const storeKv = kv;

@@ -8,13 +8,15 @@ export interface CacheDirectives {
   maxAgeSeconds?: number;
   /** Similarity threshold for this request, when the client overrides it. */
   threshold?: number;
+  /** Error-bound mode for this request (x-cache-max-error): the wrong-answer rate accepted. */
+  maxError?: number;
 }
 
 export const THRESHOLD_BOUNDS = { min: 0.5, max: 1 } as const;
 
 export class DirectiveError extends Error {}
 
-export function parseCacheDirectives(cacheControl: string | undefined, thresholdHeader: string | undefined): CacheDirectives {
+export function parseCacheDirectives(cacheControl: string | undefined, thresholdHeader: string | undefined, maxErrorHeader?: string): CacheDirectives {
   const d: CacheDirectives = { lookup: true, store: true };
   for (const raw of (cacheControl ?? '').split(',')) {
     const token = raw.trim().toLowerCase();
@@ -37,6 +39,12 @@ export function parseCacheDirectives(cacheControl: string | undefined, threshold
     const t = Number(thresholdHeader);
     if (!Number.isFinite(t)) throw new DirectiveError('x-cache-threshold must be a number between 0.5 and 1');
     d.threshold = Math.min(THRESHOLD_BOUNDS.max, Math.max(THRESHOLD_BOUNDS.min, t));
+  }
+  if (maxErrorHeader !== undefined && maxErrorHeader.trim() !== '') {
+    // Number() takes "0x10" and "1e-2"; the header is a plain decimal.
+    const v = /^\s*(0(\.\d+)?|1(\.0+)?|\.\d+)\s*$/.test(maxErrorHeader) ? Number(maxErrorHeader) : NaN;
+    if (!Number.isFinite(v)) throw new DirectiveError('x-cache-max-error must be a decimal number between 0 and 1 (the share of wrong cached answers accepted)');
+    d.maxError = v;
   }
   return d;
 }

@@ -8,6 +8,10 @@ import type { KvStores } from '../store/kv.js';
 import fs from 'node:fs';
 import type { HnswSettings } from '../vector-index/hnsw-index.js';
 import { ScopedIndex } from '../vector-index/scoped-index.js';
+import { decide } from './bound/decision.js';
+import { answersEquivalent, type Equivalence } from './bound/equivalence.js';
+import { EvidencePool, isEvidence, withObservation, type EntryEvidence } from './bound/evidence.js';
+import { VerifyBudget } from './bound/verify-budget.js';
 import type { CacheDirectives } from './cache-control.js';
 import type { Guard } from './guard.js';
 import { hybridSimilarity, type HybridWeights } from './hybrid-score.js';
@@ -42,6 +46,27 @@ export interface GuardRejection {
   reason: string;
 }
 
+/** A candidate error-bound mode could not vouch for: the request goes upstream and the answers are compared. */
+export interface VerifyTarget {
+  id: number;
+  similarity: number;
+  namespace: string;
+  /** The cached answer, compared with the fresh one. */
+  cached: ChatCompletion;
+}
+
+/** What error-bound mode decided for a lookup. */
+export interface BoundOutcome {
+  /** The bound applied (CACHE_MAX_ERROR_RATE or x-cache-max-error). */
+  maxError: number;
+  /** The upper bound on the wrong-answer probability of the candidate served or verified. */
+  estimate?: number;
+  /** Set when the request is a verification call. */
+  verify?: VerifyTarget;
+  /** An uncertain candidate was left as a plain miss: CACHE_VERIFY_MAX_RATE was reached. */
+  verifySkipped?: boolean;
+}
+
 export interface LookupResult {
   status: LookupStatus;
   entry?: CacheEntry;
@@ -53,6 +78,8 @@ export interface LookupResult {
   guardRejections: GuardRejection[];
   embedMs: number;
   searchMs: number;
+  /** Error-bound mode only. */
+  bound?: BoundOutcome;
 }
 
 export interface SemanticCacheOptions {
@@ -78,6 +105,12 @@ export interface SemanticCacheOptions {
   hnsw: HnswSettings;
   /** Scopes up to this many entries are searched exactly; larger ones get their own HNSW index. */
   flatScopeLimit?: number;
+  /**
+   * Error-bound mode (src/cache/bound/): `maxErrorRate` (CACHE_MAX_ERROR_RATE; undefined: threshold
+   * mode unless a request sends x-cache-max-error) and the share of lookups that may become
+   * verification calls (CACHE_VERIFY_MAX_RATE).
+   */
+  errorBound?: { maxErrorRate?: number; verifyMaxRate: number };
   now?: () => number;
 }
 
@@ -114,6 +147,8 @@ interface EntryMeta {
   lastHitAt: number;
   /** The embedded text, in memory so candidates are rescored without reading the store. */
   text?: string;
+  /** What verification calls and feedback found (error-bound mode), as stored in `evidence`. */
+  evidence?: EntryEvidence;
 }
 
 /** How many in-scope neighbours are checked against threshold and guard before giving up. */
@@ -124,6 +159,8 @@ const SWEEP_INTERVAL_MS = 60_000;
 const HIT_FLUSH_MS = 5000;
 /** Parsed entries (answers) of the most recently hit entries kept in memory. */
 const HOT_ANSWERS = 1024;
+/** Candidates scoring more than this below the threshold-mode threshold are not worth a verification call. */
+const VERIFY_FLOOR_BELOW_THRESHOLD = 0.3;
 /** The store layout this code writes; older stores are converted once on start. */
 const LAYOUT_VERSION = 2;
 
@@ -140,6 +177,10 @@ export class SemanticCache {
   private readonly entryMeta: Keyv<StoredMeta>;
   private readonly vectors: Keyv<string>;
   private readonly layout: Keyv<number>;
+  private readonly evidenceStore: Keyv<EntryEvidence>;
+  /** Pooled evidence per namespace (derived from the entries' evidence). */
+  private readonly pools = new Map<string, EvidencePool>();
+  private readonly verifyBudget: VerifyBudget;
   /** In-memory view of live entries in least-recently-used-first order (Map keeps insertion order). */
   private readonly meta = new Map<number, EntryMeta>();
   /** Most recently hit parsed entries, least recent first (bounded by HOT_ANSWERS). */
@@ -165,6 +206,8 @@ export class SemanticCache {
     this.entryMeta = opts.kv.open<StoredMeta>('entry-meta');
     this.vectors = opts.kv.open<string>('vectors');
     this.layout = opts.kv.open<number>('cache-layout');
+    this.evidenceStore = opts.kv.open<EntryEvidence>('evidence');
+    this.verifyBudget = new VerifyBudget(opts.errorBound?.verifyMaxRate ?? 0);
     const modelName = opts.embedder.name.replace(/[^\w.-]+/g, '_');
     this.indexDir = path.join(opts.dataDir, `index-${modelName}`);
     this.legacyIndexFile = path.join(opts.dataDir, `index-${modelName}.hnsw`);
@@ -196,6 +239,7 @@ export class SemanticCache {
       (e.expiresAt === undefined || e.expiresAt > now) &&
       (directives.maxAgeSeconds === undefined || now - e.createdAt <= directives.maxAgeSeconds * 1000);
 
+    if ((directives.maxError ?? this.opts.errorBound?.maxErrorRate) !== undefined) this.verifyBudget.tick();
     const exactId = await this.exact.get(keys.exactKey);
     if (exactId !== undefined) {
       const entry = await this.answer(exactId);
@@ -227,6 +271,8 @@ export class SemanticCache {
     neighbors.sort((a, b) => b.similarity - a.similarity);
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
+    const maxError = directives.maxError ?? this.opts.errorBound?.maxErrorRate;
+    if (maxError !== undefined) return this.boundLookup(result, neighbors, keys.semanticText, maxError, fresh);
     for (const n of neighbors) {
       if (n.similarity < threshold) break;
       const entry = await this.answer(n.id);
@@ -242,6 +288,109 @@ export class SemanticCache {
       return { ...result, status: 'semantic-hit', entry, similarity: n.similarity };
     }
     return result;
+  }
+
+  /**
+   * Error-bound mode: the first candidate (best score first) whose evidence shows a wrong-answer
+   * probability within the bound is served; else the best candidate above the floor is verified
+   * (the request goes upstream, recordVerification compares the answers) while the verification
+   * budget lasts, and is a plain miss beyond it.
+   */
+  private async boundLookup(
+    result: LookupResult,
+    neighbors: Array<{ id: number; similarity: number }>,
+    text: string,
+    maxError: number,
+    fresh: (e: { createdAt: number; expiresAt?: number }) => boolean,
+  ): Promise<LookupResult> {
+    const floor = this.verifyFloor;
+    const bound: BoundOutcome = { maxError };
+    result.bound = bound;
+    let target: { id: number; similarity: number; namespace: string; estimate: number } | undefined;
+    for (const n of neighbors) {
+      if (n.similarity < floor) break;
+      const m = this.meta.get(n.id);
+      if (!m) continue;
+      if (this.opts.guard && m.text !== undefined) {
+        const verdict = this.opts.guard.agrees(m.text, text);
+        if (!verdict.ok) {
+          result.guardRejections.push({ id: n.id, similarity: n.similarity, reason: verdict.reason ?? 'rejected' });
+          continue;
+        }
+      }
+      const d = decide(n.similarity, maxError, m.evidence, this.pools.get(m.namespace), floor);
+      if (!d.serve) {
+        target ??= { id: n.id, similarity: n.similarity, namespace: m.namespace, estimate: d.estimate };
+        continue;
+      }
+      const entry = await this.answer(n.id);
+      if (!entry || !fresh(entry)) continue;
+      this.touch(entry);
+      bound.estimate = d.estimate;
+      return { ...result, status: 'semantic-hit', entry, similarity: n.similarity };
+    }
+    if (target) {
+      bound.estimate = target.estimate;
+      const entry = this.verifyBudget.take() ? await this.answer(target.id) : undefined;
+      if (entry) bound.verify = { id: target.id, similarity: target.similarity, namespace: target.namespace, cached: entry.response };
+      else bound.verifySkipped = true;
+    }
+    return result;
+  }
+
+  /** Scores below this are never verified (nor served) in error-bound mode. */
+  get verifyFloor(): number {
+    return Math.max(0, this.opts.defaultThreshold - VERIFY_FLOOR_BELOW_THRESHOLD);
+  }
+
+  /** Verification calls granted and refused by CACHE_VERIFY_MAX_RATE, of error-bound lookups, in this process. */
+  get verifyCounts(): { lookups: number; granted: number; refused: number } {
+    const b = this.verifyBudget;
+    return { lookups: b.lookups, granted: b.granted, refused: b.refused };
+  }
+
+  /**
+   * A verification call's outcome: compares the fresh answer with the cached one and records it
+   * as evidence for the entry (stored with it, so restarts and other gateway processes see it).
+   */
+  async recordVerification(target: VerifyTarget, fresh: ChatCompletion): Promise<Equivalence> {
+    const eq = await answersEquivalent(target.cached, fresh, this.opts.embedder);
+    await this.observe(target.id, target.similarity, !eq.equivalent);
+    return eq;
+  }
+
+  /** The evidence an entry carries (undefined: none, or no such entry). */
+  evidenceOf(id: number): EntryEvidence | undefined {
+    return this.meta.get(id)?.evidence;
+  }
+
+  /** A namespace's pooled evidence: observations and wrong ones (in this process's view). */
+  poolOf(namespace: string): { observations: number; wrong: number } {
+    const p = this.pools.get(namespace);
+    return { observations: p?.total ?? 0, wrong: p?.totalWrong ?? 0 };
+  }
+
+  /** Adds one observation to an entry's evidence, in memory and in the store, and tells peers. */
+  private async observe(id: number, similarity: number, wrong: boolean, negativeFeedback = false): Promise<EntryEvidence | undefined> {
+    const m = this.meta.get(id);
+    if (!m) return undefined;
+    // Read back first: with a shared store another process may have added observations.
+    const stored = await this.evidenceStore.get(String(id));
+    const base = isEvidence(stored) ? stored : m.evidence;
+    const next = withObservation(base, similarity, wrong);
+    if (negativeFeedback) next.negativeFeedback += 1;
+    this.setEvidence(m, next);
+    if (!(await this.evidenceStore.set(String(id), next))) throw new Error('the store refused the evidence of a cache entry');
+    this.tellPeers('evidence', id);
+    return next;
+  }
+
+  private setEvidence(m: EntryMeta, e: EntryEvidence | undefined): void {
+    let pool = this.pools.get(m.namespace);
+    if (!pool) this.pools.set(m.namespace, (pool = new EvidencePool()));
+    pool.add(m.evidence, -1);
+    pool.add(e, 1);
+    m.evidence = e;
   }
 
   async store(
@@ -387,11 +536,20 @@ export class SemanticCache {
         m.lastHitAt = h.lastHitAt;
       }
     }
+    for await (const [id, e] of this.opts.kv.iterate<EntryEvidence>('evidence')) {
+      const m = byId.get(Number(id));
+      if (m && isEvidence(e)) m.evidence = e;
+    }
     all.sort((a, b) => a[1].lastHitAt - b[1].lastHitAt);
     let added = 0;
     const reembed: Array<[number, EntryMeta]> = [];
     for (const [id, m, embedModel] of all) {
       this.meta.set(id, m);
+      if (m.evidence) {
+        const e = m.evidence;
+        m.evidence = undefined;
+        this.setEvidence(m, e);
+      }
       if (this.index.has(id) || m.text === undefined) continue;
       const b64 = embedModel === embedder.name ? await this.vectors.get(String(id)) : undefined;
       const v = b64 ? decodeVector(b64) : undefined;
@@ -506,6 +664,7 @@ export class SemanticCache {
       this.entries.delete(key),
       this.vectors.delete(key),
       this.hitStats.delete(key),
+      this.evidenceStore.delete(key),
     ]);
   }
 
@@ -538,6 +697,8 @@ export class SemanticCache {
   }
 
   private untrack(id: number): void {
+    const m = this.meta.get(id);
+    if (m?.evidence) this.setEvidence(m, undefined);
     this.meta.delete(id);
     this.hot.delete(id);
     this.dirtyHits.delete(id);
@@ -551,21 +712,30 @@ export class SemanticCache {
    * Several gateway processes on one Redis store each keep their own HNSW index; they tell each
    * other which entries came and went so a paraphrase finds an entry another process stored.
    */
-  private tellPeers(op: 'add' | 'remove', id: number): void {
+  private tellPeers(op: 'add' | 'remove' | 'evidence', id: number): void {
     this.opts.kv.broadcast
       ?.publish('entries', JSON.stringify({ op, id, from: this.instanceId }))
       .catch((err) => this.opts.logger.warn('cache peer notice not sent', { error: (err as Error).message }));
   }
 
   private async onPeerNotice(message: string): Promise<void> {
-    const { op, id, from } = JSON.parse(message) as { op: 'add' | 'remove'; id: number; from: string };
+    const { op, id, from } = JSON.parse(message) as { op: 'add' | 'remove' | 'evidence'; id: number; from: string };
     if (from === this.instanceId) return;
     if (op === 'remove') return this.untrack(id);
+    if (op === 'evidence') {
+      const m = this.meta.get(id);
+      const e = await this.evidenceStore.get(String(id));
+      if (m && isEvidence(e)) this.setEvidence(m, e);
+      return;
+    }
     const m = await this.entryMeta.get(String(id));
     if (!m) return;
     const b64 = m.embedModel === this.opts.embedder.name ? await this.vectors.get(String(id)) : undefined;
     const v = b64 ? decodeVector(b64) : undefined;
-    this.meta.set(id, this.compact(m));
+    const meta = this.compact(m);
+    this.meta.set(id, meta);
+    const e = await this.evidenceStore.get(String(id));
+    if (isEvidence(e)) this.setEvidence(meta, e);
     if (v && v.length === this.opts.embedder.dimension) {
       this.index.add(id, m.scope, v);
       this.scheduleSave();

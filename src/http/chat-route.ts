@@ -3,7 +3,8 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'winston';
 import { DirectiveError, parseCacheDirectives, type CacheDirectives } from '../cache/cache-control.js';
 import { computeCacheKeys, type CacheKeys } from '../cache/request-key.js';
-import type { CacheEntry, LookupResult, SemanticCache } from '../cache/semantic-cache.js';
+import type { BoundOutcome, CacheEntry, LookupResult, SemanticCache } from '../cache/semantic-cache.js';
+import type { Equivalence } from '../cache/bound/equivalence.js';
 import { uncacheableReason } from '../cache/cacheable.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { RequestAccounting } from '../accounting/request-cost.js';
@@ -39,6 +40,10 @@ export interface RequestRecord {
   similarity?: number;
   nearestSimilarity?: number;
   guardRejections: LookupResult['guardRejections'];
+  /** Error-bound mode: the bound, the estimate, and whether this request was a verification call. */
+  bound?: BoundOutcome;
+  /** A verification call's comparison of the fresh answer with the cached one. */
+  verification?: Equivalence;
   provider?: string;
   upstreamModel?: string;
   upstreamMs?: number;
@@ -114,7 +119,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
       const parsed = parseChatRequest(template?.body ?? req.body);
       let directives: CacheDirectives;
       try {
-        directives = parseCacheDirectives(req.header('cache-control'), req.header('x-cache-threshold'));
+        directives = parseCacheDirectives(req.header('cache-control'), req.header('x-cache-threshold'), req.header('x-cache-max-error'));
       } catch (err) {
         if (err instanceof DirectiveError) throw new ApiError(400, err.message, 'invalid_request_error', 'invalid_header');
         throw err;
@@ -168,6 +173,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         record.searchMs = lookup.searchMs;
         record.nearestSimilarity = lookup.nearestSimilarity;
         record.guardRejections = lookup.guardRejections;
+        record.bound = lookup.bound;
         if (lookup.status !== 'miss' && lookup.entry) {
           record.cacheStatus = lookup.status;
           record.similarity = lookup.similarity;
@@ -189,6 +195,16 @@ export function createChatHandler(deps: ChatRouteDeps) {
           await deps.cache
             .store(keys, owner, outcome.completion, lookup?.vector)
             .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));
+        }
+        const target = lookup?.bound?.verify;
+        if (outcome.ok && target && record) {
+          // A verification call: the client gets this fresh answer; the cached one is judged by it.
+          record.verification = await deps.cache
+            .recordVerification(target, outcome.completion)
+            .catch((err): undefined => {
+              deps.logger.error('cache verification not recorded', { requestId, error: (err as Error).message });
+              return undefined;
+            });
         }
         return outcome;
       };
@@ -267,6 +283,7 @@ function costHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string,
 
 function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string, string> {
   const h: Record<string, string> = { 'x-cache-status': record.cacheStatus };
+  if (record.bound?.verify) h['x-cache-verification'] = 'true';
   if (record.cacheStatus === 'semantic-hit' && record.similarity !== undefined) h['x-cache-similarity'] = record.similarity.toFixed(4);
   if (record.provider) h['x-gateway-provider'] = record.provider;
   if (record.upstreamModel) h['x-gateway-model'] = record.upstreamModel;
@@ -389,6 +406,13 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     similarity: round(record.similarity),
     nearestSimilarity: round(record.nearestSimilarity),
     guardRejections: record.guardRejections.length ? record.guardRejections.map((g) => ({ similarity: round(g.similarity), reason: g.reason })) : undefined,
+    maxError: record.bound?.maxError,
+    errorEstimate: round(record.bound?.estimate),
+    verification: record.verification
+      ? { similarity: round(record.bound?.verify?.similarity), equivalent: record.verification.equivalent, rule: record.verification.rule }
+      : record.bound?.verifySkipped
+        ? 'skipped: CACHE_VERIFY_MAX_RATE'
+        : undefined,
     provider: record.provider,
     upstreamModel: record.upstreamModel,
     upstreamMs: round(record.upstreamMs, 1),
