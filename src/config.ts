@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_STORE_MIN_FREE_MB } from './store/disk-reserve.js';
 
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
@@ -40,6 +41,7 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(30_000, 0),
   DATA_DIR: optionalString.transform((v) => v ?? 'data'),
   CACHE_STORE_URL: optionalString,
+  STORE_MIN_FREE_MB: int(DEFAULT_STORE_MIN_FREE_MB, 0),
   CACHE_SIMILARITY_THRESHOLD: z
     .string()
     .optional()
@@ -85,6 +87,8 @@ export interface Config {
   dataDir: string;
   cache: {
     storeUrl?: string;
+    /** Embedded store: writes are refused while less than this is free on its file system (0: never). */
+    storeMinFreeBytes: number;
     /** undefined: use the embedding model's calibrated default (models/<name>/gateway.json). */
     similarityThreshold?: number;
     /** Error-bound mode: the wrong-answer rate accepted (undefined: threshold mode, unless a request sends x-cache-max-error). */
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.DATA_DIR),
     cache: {
       storeUrl: e.CACHE_STORE_URL,
+      storeMinFreeBytes: e.STORE_MIN_FREE_MB * 1024 * 1024,
       similarityThreshold: e.CACHE_SIMILARITY_THRESHOLD,
       maxErrorRate: e.CACHE_MAX_ERROR_RATE,
       verifyMaxRate: e.CACHE_VERIFY_MAX_RATE,

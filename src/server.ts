@@ -64,7 +64,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     modelDefaults.score === 'hybrid' ? { kind: 'hybrid' as const, weights: modelDefaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' as const };
   let kv: KvStores | undefined;
   try {
-    kv = await openKvStores(config.cache.storeUrl, config.dataDir);
+    kv = await openKvStores(config.cache.storeUrl, config.dataDir, { minFreeBytes: config.cache.storeMinFreeBytes });
     const cache = await SemanticCache.open({
       kv,
       embedder,

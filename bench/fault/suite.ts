@@ -225,7 +225,9 @@ async function diskFull(entry: 'dist' | 'src', upstream: FakeOpenAI, log: (s: st
   const filler = path.join(mountDir, 'filler');
   let gw: Proc | undefined;
   try {
-    const env = { UPSTREAM_BASE_URL: upstream.url, DATA_DIR: path.join(mountDir, 'data') };
+    // The store keeps 2 MB of this 8 MB disk free (STORE_MIN_FREE_MB): the fill then shows as
+    // refused writes, and the answers acknowledged before it must all come back.
+    const env = { UPSTREAM_BASE_URL: upstream.url, DATA_DIR: path.join(mountDir, 'data'), STORE_MIN_FREE_MB: '2' };
     gw = await startGateway(entry, env);
     upstream.behavior = {};
     const acked = new Map<string, string>();

@@ -763,7 +763,9 @@ export class SemanticCache {
       this.saveTimer = undefined;
       if (!this.index.dirty) return;
       this.index
-        .saveInBackground(this.indexDir)
+        // On the store's disk the index must not eat the space the store keeps free (DiskReserve):
+        // a refused save is logged and tried again by the next one.
+        .saveInBackground(this.indexDir, (bytes) => this.opts.kv.diskReserve?.admit(bytes))
         .catch((err) => this.opts.logger.error('index save failed', { error: (err as Error).message }))
         .finally(() => {
           if (this.index.dirty) this.scheduleSave();

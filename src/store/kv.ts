@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Keyv } from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import { DEFAULT_STORE_MIN_FREE_MB, type DiskReserve } from './disk-reserve.js';
 import { openLmdbStore } from './lmdb-store.js';
 import { ProcessLock } from './process-lock.js';
 import { StoreHealth } from './store-health.js';
@@ -23,6 +24,8 @@ export interface KvStores {
   open<V>(namespace: string, opts?: { throwOnErrors?: boolean }): Keyv<V>;
   /** Every live [key, value] of a namespace (keys without the namespace prefix). */
   iterate<V>(namespace: string): AsyncGenerator<[string, V]>;
+  /** The embedded store's free-space guard (kind 'file'), for other writers on its disk (index saves). */
+  readonly diskReserve?: DiskReserve;
   /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
   readonly redis?: RedisClientType;
   /**
@@ -46,13 +49,15 @@ export interface OpenKvOptions {
    * embedded database is multi-process safe, only a second gateway on it would be wrong.
    */
   lock?: boolean;
+  /** Embedded store: free space kept on its file system, writes refused below it (default STORE_MIN_FREE_MB's). */
+  minFreeBytes?: number;
 }
 
 export async function openKvStores(storeUrl: string | undefined, dataDir: string, opts: OpenKvOptions = {}): Promise<KvStores> {
   const url = storeUrl ?? 'file://';
   if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url);
   if (url === 'memory://') return openMap('memory', new Map<string, string>());
-  if (url.startsWith('file://')) return openFile(url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.mdb'), opts.lock ?? true);
+  if (url.startsWith('file://')) return openFile(url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.mdb'), opts.lock ?? true, opts.minFreeBytes ?? DEFAULT_STORE_MIN_FREE_MB * 1024 * 1024);
   throw new Error(`CACHE_STORE_URL must be file://[path], memory:// or redis://...; got a value with another scheme`);
 }
 
@@ -60,7 +65,7 @@ export async function openKvStores(storeUrl: string | undefined, dataDir: string
  * file://<path>: the LMDB file <base>.mdb, where <base> is the path without a .mdb or .log
  * extension; <base>.log, the store of earlier versions, is imported on first open.
  */
-function openFile(given: string, lock: boolean): KvStores {
+function openFile(given: string, lock: boolean, minFreeBytes: number): KvStores {
   const base = given.replace(/\.(mdb|log)$/, '');
   const file = `${base}.mdb`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -68,7 +73,7 @@ function openFile(given: string, lock: boolean): KvStores {
   const health = new StoreHealth();
   let store;
   try {
-    store = openLmdbStore(file, health, { migrateFrom: `${base}.log` });
+    store = openLmdbStore(file, health, { migrateFrom: `${base}.log`, minFreeBytes });
   } catch (err) {
     held?.release();
     throw err;
@@ -77,6 +82,7 @@ function openFile(given: string, lock: boolean): KvStores {
   return {
     kind: 'file',
     health,
+    diskReserve: lmdb.reserve,
     open: <V>(namespace: string, o: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: lmdb.adapter(), namespace, ...o }),
     iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
       const now = Date.now();

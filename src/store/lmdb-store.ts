@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
+import { DiskReserve } from './disk-reserve.js';
 import { readLegacyLog } from './legacy-log.js';
 import { fsyncDir } from './process-lock.js';
 import type { StoreHealth } from './store-health.js';
@@ -20,6 +21,8 @@ import type { StoreHealth } from './store-health.js';
  */
 export interface LmdbStore {
   readonly db: RootDatabase<string, string>;
+  /** Free-space guard on the database's file system (every write of the store goes through it). */
+  readonly reserve: DiskReserve;
   /** A keyv store adapter over the database (one per keyv instance: keyv sets its namespace on it). */
   adapter(): LmdbKeyvAdapter;
   /** Live [key, serialized value] pairs whose key starts with "<namespace>:" (key without it). */
@@ -27,16 +30,37 @@ export interface LmdbStore {
   close(): Promise<void>;
 }
 
-export function openLmdbStore(file: string, health: StoreHealth, opts: { migrateFrom?: string } = {}): LmdbStore {
+export interface LmdbStoreOptions {
+  /** An earlier version's store.log to import once. */
+  migrateFrom?: string;
+  /** Free space to keep on the store's file system: writes that would eat into it are refused (0: no check). */
+  minFreeBytes?: number;
+}
+
+export function openLmdbStore(file: string, health: StoreHealth, opts: LmdbStoreOptions = {}): LmdbStore {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   guardStrayCommitRejections();
+  const reserve = new DiskReserve(path.dirname(file), opts.minFreeBytes ?? 0);
   const db = open<string, string>({ path: file, encoding: 'string', compression: false });
-  if (opts.migrateFrom && fs.existsSync(opts.migrateFrom)) migrateLegacyLog(db, opts.migrateFrom);
+  if (opts.migrateFrom && fs.existsSync(opts.migrateFrom)) {
+    try {
+      reserve.admit(fs.statSync(opts.migrateFrom).size);
+    } catch (err) {
+      void db.close();
+      throw new Error(`cannot import ${opts.migrateFrom} into the embedded store: ${(err as Error).message}`);
+    }
+    migrateLegacyLog(db, opts.migrateFrom);
+  }
+  const probe = new WriteProbe(new LmdbKeyvAdapter(db, health, reserve), health);
   return {
     db,
-    adapter: () => new LmdbKeyvAdapter(db, health),
+    reserve,
+    adapter: () => new LmdbKeyvAdapter(db, health, reserve),
     range: (namespace) => rangeOf(db, namespace),
-    close: () => db.close(),
+    close: () => {
+      probe.stop();
+      return db.close();
+    },
   };
 }
 
@@ -63,6 +87,42 @@ function migrateLegacyLog(db: RootDatabase<string, string>, logFile: string): vo
   if (torn > 0) process.emitWarning(`store.log migration skipped ${torn} torn record(s)`, { code: 'SEMCACHE_MIGRATION' });
 }
 
+/**
+ * While writes are failing, one tiny write a second (through the same checks as every write), so
+ * that the store is seen healthy again once space is back even when no request writes anything:
+ * /health must not stay degraded on an idle gateway.
+ */
+class WriteProbe {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly adapter: LmdbKeyvAdapter,
+    private readonly health: StoreHealth,
+    private readonly everyMs = 1000,
+  ) {
+    health.on((e) => {
+      if (e.type === 'failure' && e.op === 'write') this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (!this.health.isFailing('write')) return this.stop();
+      this.adapter.set(PROBE_KEY, String(Date.now())).catch(() => undefined);
+    }, this.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Outside every keyv namespace ("<namespace>:<key>"), so no range or clear ever sees it. */
+const PROBE_KEY = 'semcache-store:write-probe';
+
 /** keyv's store interface (get/set/delete/clear/has/getMany) over the shared LMDB database. */
 export class LmdbKeyvAdapter extends EventEmitter {
   readonly opts = { dialect: 'lmdb' };
@@ -71,6 +131,7 @@ export class LmdbKeyvAdapter extends EventEmitter {
   constructor(
     private readonly db: RootDatabase<string, string>,
     private readonly health: StoreHealth,
+    private readonly reserve: DiskReserve,
   ) {
     super();
   }
@@ -88,13 +149,13 @@ export class LmdbKeyvAdapter extends EventEmitter {
   }
 
   async set(key: string, value: string): Promise<boolean> {
-    await this.write(() => this.db.put(key, value));
+    await this.write(Buffer.byteLength(key) + Buffer.byteLength(value), () => this.db.put(key, value));
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
     const had = this.db.doesExist(key);
-    await this.write(() => this.db.remove(key));
+    await this.write(Buffer.byteLength(key), () => this.db.remove(key));
     return had;
   }
 
@@ -102,7 +163,7 @@ export class LmdbKeyvAdapter extends EventEmitter {
   async clear(): Promise<void> {
     if (!this.namespace) throw new Error('refusing to clear the whole embedded store');
     const keys = [...rangeOf(this.db, this.namespace)].map(([k]) => `${this.namespace}:${k}`);
-    await this.write(() =>
+    await this.write(keys.reduce((n, k) => n + Buffer.byteLength(k), 0), () =>
       this.db.transaction(() => {
         for (const k of keys) this.db.removeSync(k);
       }),
@@ -122,7 +183,17 @@ export class LmdbKeyvAdapter extends EventEmitter {
     }
   }
 
-  private async write(op: () => Promise<unknown>): Promise<void> {
+  /**
+   * One write of about `bytes`: refused before it reaches lmdb when the disk is nearly full
+   * (DiskReserve: lmdb must never meet ENOSPC inside a commit), reported to StoreHealth either way.
+   */
+  private async write(bytes: number, op: () => Promise<unknown>): Promise<void> {
+    try {
+      this.reserve.admit(bytes);
+    } catch (err) {
+      this.health.markFailure('write', err);
+      throw err;
+    }
     try {
       await op();
       this.health.markOk('write');

@@ -58,6 +58,11 @@ export class StoreHealth {
     this.emit({ type: 'recovered', op, downMs: this.now() - current.since });
   }
 
+  /** Whether operations of this kind are failing now. */
+  isFailing(op: StoreOp): boolean {
+    return this.failing.has(op);
+  }
+
   get degraded(): boolean {
     return this.failing.size > 0;
   }

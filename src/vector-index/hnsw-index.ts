@@ -166,10 +166,12 @@ export class VectorIndex {
   /**
    * Atomic save off the event loop: the index is written to a temp file by a libuv thread, then
    * fsync'd and renamed over the old one with its meta file. Resolves when done; concurrent calls
-   * share one save.
+   * share one save. `beforeWrite` is told the expected size first and may refuse (throw) the save.
    */
-  saveInBackground(file: string): Promise<void> {
+  saveInBackground(file: string, beforeWrite?: (bytes: number) => void): Promise<void> {
     if (this.saving) return this.saving;
+    // hnswlib writes each element's vector, level-0 links and label, plus upper levels (few).
+    beforeWrite?.(this.indexed.size * (this.dimension * 4 + this.settings.m * 2 * 4 + 64) + 64 * 1024);
     this.changed = false;
     const ids = [...this.indexed];
     const tmp = `${file}.tmp-${process.pid}`;

@@ -205,15 +205,16 @@ export class ScopedIndex {
   /**
    * The same, off the event loop: each changed partition is written by a libuv thread (see
    * VectorIndex.saveInBackground), one after another. Concurrent calls share one save.
+   * `beforeWrite` is told each partition's expected size and may refuse it (throw).
    */
-  saveInBackground(dir: string): Promise<void> {
+  saveInBackground(dir: string, beforeWrite?: (bytes: number) => void): Promise<void> {
     if (this.saving) return this.saving;
     this.saving = (async () => {
       await fs.promises.mkdir(dir, { recursive: true });
       for (const [scope, p] of [...this.partitions]) {
         if (p.kind !== 'hnsw') continue;
         const file = path.join(dir, this.fileOf(scope));
-        if (p.index.dirty || !fs.existsSync(file)) await p.index.saveInBackground(file);
+        if (p.index.dirty || !fs.existsSync(file)) await p.index.saveInBackground(file, beforeWrite);
       }
       this.writeMeta(dir);
     })().finally(() => {
