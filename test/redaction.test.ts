@@ -105,6 +105,63 @@ describe('redaction: things that must not be masked', () => {
   });
 });
 
+describe('redaction: card numbers glued to other characters', () => {
+  // The fuzz campaign sent a message `name` "n4111111111111111": word boundaries let it through.
+  const GLUED: Array<[string, string]> = [
+    ['n4111111111111111', 'n[CREDIT_CARD_1]'],
+    ['card_4111111111111111', 'card_[CREDIT_CARD_1]'],
+    ['card-4111111111111111', 'card-[CREDIT_CARD_1]'],
+    ['4111111111111111abc', '[CREDIT_CARD_1]abc'],
+    ['ref:x4111111111111111y', 'ref:x[CREDIT_CARD_1]y'],
+    ['Pay5500000000000004now', 'Pay[CREDIT_CARD_1]now'],
+  ];
+  for (const [text, masked] of GLUED) {
+    it(`masks the card in "${text}"`, () => {
+      expect(maskOne(text).text).to.equal(masked);
+    });
+  }
+
+  it('blocks a glued card in a message name', () => {
+    const body = { model: 'm', messages: [{ role: 'user', name: 'n4111111111111111', content: 'hi' }] };
+    expect(redactBody(body, 'mask').findings).to.deep.equal({ CREDIT_CARD: 1 });
+  });
+
+  it('leaves a Luhn-valid run alone when it is part of a longer digit run, a decimal, a phone number, a dashed number or a word and a number', () => {
+    for (const text of ['id 41111111111111111111', 'x=94111111111111111', '0.4111111111111111', '+4111111111111111', '12-4111111111111111', 'id41111111111111111112', 'sha256 43127200689f4000adab']) {
+      expect(kindsIn(text), text).to.deep.equal([]);
+    }
+  });
+
+  // A seeded generator: the same strings on every run.
+  function rng(seed: number): () => number {
+    let x = seed >>> 0;
+    return () => {
+      x = (x + 0x6d2b79f5) >>> 0;
+      let t = x;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const pick = (r: () => number, alphabet: string, n: number) => Array.from({ length: n }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
+
+  it('finds nothing in hex hashes, hex ids, UUIDs and long numeric ids', () => {
+    const r = rng(12);
+    const hex = '0123456789abcdef';
+    const texts: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      texts.push(`sha256 ${pick(r, hex, 64)}`, `commit ${pick(r, hex, 40)}`, `md5:${pick(r, hex, 32)}`, `oid=${pick(r, hex, 24)}`);
+      texts.push(`uuid ${pick(r, hex, 8)}-${pick(r, hex, 4)}-4${pick(r, hex, 3)}-a${pick(r, hex, 3)}-${pick(r, hex, 12)}`);
+      texts.push(`order ${pick(r, '123456789', 1)}${pick(r, '0123456789', 19 + (i % 20))}`);
+    }
+    // Runs of digits that would pass Luhn if the detector looked inside hashes: the seed makes sure some are here.
+    const digitRuns = texts.filter((t) => /[a-f]\d{13,19}[a-f]/.test(t)).length;
+    expect(digitRuns, 'the sample has hashes with long digit runs').to.be.greaterThan(0);
+    const flagged = texts.filter((t) => findPii(t).some((s) => s.kind === 'CREDIT_CARD'));
+    expect(flagged).to.deep.equal([]);
+  });
+});
+
 describe('redaction: mask mode', () => {
   it('gives the same value the same placeholder and numbers distinct values per kind', () => {
     const out = redactRequest(

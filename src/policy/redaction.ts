@@ -145,12 +145,48 @@ const detectIbans: Detector = (text) => {
   return spans;
 };
 
-/** 13-19 digits, optionally grouped with single spaces or dashes, issuer digit 2-6, Luhn-valid. */
-const detectCards: Detector = (text) =>
-  regexSpans(text, /(?<![\w+.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w])/g, 'CREDIT_CARD', (m) => {
-    if (/[ -]{2}/.test(m) || /[ ][-]|[-][ ]/.test(m)) return false;
-    return isValidLuhn(m.replace(/[ -]/g, ''));
-  });
+/**
+ * 13-19 digits, optionally grouped with single spaces or dashes, issuer digit 2-6, Luhn-valid.
+ *
+ * The number is bounded by what is not a digit, so an unbroken card number glued to letters
+ * ("n4111111111111111", "card_4111...", "card-4111...") is found (a grouped one must stand apart
+ * from letters, or "sha256 4312720068..." would be a card), while a run inside a longer digit run (a 20+ digit id)
+ * or after "+" (a phone number), "." (a decimal fraction such as 0.4111111111111111) or a
+ * number-and-dash ("12-4111...") is not. The one place letters and digits mix by chance is a hex
+ * string: a hash or an id of 24+ hex characters is left alone, as a random one would otherwise
+ * hold a Luhn-valid run about once in a few hundred.
+ */
+const CARD_CANDIDATE = /(?<![\d+.])(?<!(?<![A-Za-z_])-)[2-6]\d(?:[ -]?\d){11,17}(?!\d)/g;
+const HEX_TOKEN = /^(?=[0-9A-Za-z]*[A-Fa-f])[0-9A-Fa-f]{24,}$/;
+
+const detectCards: Detector = (text) => {
+  const spans: PiiSpan[] = [];
+  for (const m of text.matchAll(CARD_CANDIDATE)) {
+    const candidate = m[0];
+    if (/[ -]{2}/.test(candidate) || /[ ][-]|[-][ ]/.test(candidate)) continue;
+    if (!isValidLuhn(candidate.replace(/[ -]/g, ''))) continue;
+    const start = m.index;
+    const end = start + candidate.length;
+    if (isAlnum(text, start - 1) || isAlnum(text, end) || text[start - 1] === '_' || text[end] === '_') {
+      // Glued to letters: only an unbroken run counts ("sha256 4312720068..." is a word and a
+      // number, not a grouped card), and not inside a hex string.
+      if (/[ -]/.test(candidate)) continue;
+      let a = start;
+      let b = end;
+      while (a > 0 && isAlnum(text, a - 1)) a--;
+      while (b < text.length && isAlnum(text, b)) b++;
+      if (HEX_TOKEN.test(text.slice(a, b))) continue;
+    }
+    spans.push({ kind: 'CREDIT_CARD', start, end });
+  }
+  return spans;
+};
+
+function isAlnum(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return false;
+  const c = text.charCodeAt(i);
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
 
 /** Dashed form only: a bare 9-digit number is far more often something else. */
 const detectSsns: Detector = (text) =>
