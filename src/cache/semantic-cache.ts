@@ -159,6 +159,28 @@ const SWEEP_INTERVAL_MS = 60_000;
 const HIT_FLUSH_MS = 5000;
 /** Parsed entries (answers) of the most recently hit entries kept in memory. */
 const HOT_ANSWERS = 1024;
+/** How long a served answer can be given feedback (POST /v1/cache/feedback). */
+const FEEDBACK_WINDOW_MS = 24 * 3600 * 1000;
+/** Served answers remembered in memory for feedback (older ones are read from the store). */
+const SERVED_IN_MEMORY = 10_000;
+/** Negative feedback on a semantic hit retires the entry at this count (on an exact hit, at once). */
+export const RETIRE_AFTER_NEGATIVE_FEEDBACK = 2;
+
+/** Which entry answered a request, kept FEEDBACK_WINDOW_MS for feedback (keyv namespace `served`). */
+export interface ServedRecord {
+  entryId: number;
+  similarity: number;
+  /** The cache tenant of the request (feedback must come from it, or from the admin). */
+  tenant: string;
+  namespace: string;
+  exact: boolean;
+  at: number;
+}
+
+export type FeedbackOutcome =
+  | { found: false }
+  | { found: true; served: ServedRecord; entryRetired: boolean; negativeFeedback: number };
+
 /** Candidates scoring more than this below the threshold-mode threshold are not worth a verification call. */
 const VERIFY_FLOOR_BELOW_THRESHOLD = 0.3;
 /** The store layout this code writes; older stores are converted once on start. */
@@ -178,6 +200,10 @@ export class SemanticCache {
   private readonly vectors: Keyv<string>;
   private readonly layout: Keyv<number>;
   private readonly evidenceStore: Keyv<EntryEvidence>;
+  private readonly servedStore: Keyv<ServedRecord>;
+  /** Recently served answers by request id (bounded), and those not yet written to the store. */
+  private readonly served = new Map<string, ServedRecord>();
+  private readonly unsavedServed = new Set<string>();
   /** Pooled evidence per namespace (derived from the entries' evidence). */
   private readonly pools = new Map<string, EvidencePool>();
   private readonly verifyBudget: VerifyBudget;
@@ -207,6 +233,7 @@ export class SemanticCache {
     this.vectors = opts.kv.open<string>('vectors');
     this.layout = opts.kv.open<number>('cache-layout');
     this.evidenceStore = opts.kv.open<EntryEvidence>('evidence');
+    this.servedStore = opts.kv.open<ServedRecord>('served');
     this.verifyBudget = new VerifyBudget(opts.errorBound?.verifyMaxRate ?? 0);
     const modelName = opts.embedder.name.replace(/[^\w.-]+/g, '_');
     this.indexDir = path.join(opts.dataDir, `index-${modelName}`);
@@ -370,6 +397,53 @@ export class SemanticCache {
     return { observations: p?.total ?? 0, wrong: p?.totalWrong ?? 0 };
   }
 
+  /**
+   * Remembers which entry answered a request, so its client (or the admin) can say the answer was
+   * wrong. Written to the store with the batched hit counters, so another gateway process on a
+   * shared store takes the feedback too.
+   */
+  noteServed(requestId: string, record: Omit<ServedRecord, 'at'>): void {
+    this.served.delete(requestId);
+    this.served.set(requestId, { ...record, at: this.now() });
+    this.unsavedServed.add(requestId);
+    if (this.served.size > SERVED_IN_MEMORY) {
+      const oldest = this.served.keys().next().value as string;
+      this.served.delete(oldest);
+      this.unsavedServed.delete(oldest);
+    }
+  }
+
+  /**
+   * Feedback on a served answer. Only negative labels change anything (so feedback can only make
+   * the cache stricter): a wrong observation at the served score, and the entry retired (deleted)
+   * when the answer was an exact hit (wrong for its own question) or at the
+   * RETIRE_AFTER_NEGATIVE_FEEDBACK-th negative label. `tenant` undefined: the admin (any request).
+   * A request takes one feedback.
+   */
+  async feedback(requestId: string, tenant: string | undefined, correct: boolean): Promise<FeedbackOutcome> {
+    let served: ServedRecord | undefined = this.served.get(requestId);
+    if (!served) {
+      const stored = await this.servedStore.get(requestId);
+      if (stored && typeof stored.entryId === 'number') served = stored;
+    }
+    if (!served || this.now() - served.at > FEEDBACK_WINDOW_MS || (tenant !== undefined && served.tenant !== tenant)) return { found: false };
+    this.served.delete(requestId);
+    this.unsavedServed.delete(requestId);
+    await this.servedStore.delete(requestId);
+    const m = this.meta.get(served.entryId);
+    if (correct || !m) return { found: true, served, entryRetired: false, negativeFeedback: m?.evidence?.negativeFeedback ?? 0 };
+    const e = await this.observe(served.entryId, served.similarity, true, true);
+    const negative = e?.negativeFeedback ?? 0;
+    const retire = served.exact || negative >= RETIRE_AFTER_NEGATIVE_FEEDBACK;
+    if (retire) await this.removeById(served.entryId);
+    return { found: true, served, entryRetired: retire, negativeFeedback: negative };
+  }
+
+  /** Whether an entry is still cached. */
+  has(id: number): boolean {
+    return this.meta.has(id);
+  }
+
   /** Adds one observation to an entry's evidence, in memory and in the store, and tells peers. */
   private async observe(id: number, similarity: number, wrong: boolean, negativeFeedback = false): Promise<EntryEvidence | undefined> {
     const m = this.meta.get(id);
@@ -492,6 +566,7 @@ export class SemanticCache {
 
   /** Writes the batched hit counters (one store batch, not a write per hit). */
   async flushHits(): Promise<void> {
+    await this.flushServed();
     if (this.dirtyHits.size === 0) return;
     const ids = [...this.dirtyHits];
     this.dirtyHits.clear();
@@ -504,6 +579,20 @@ export class SemanticCache {
     });
     const failed = (await Promise.all(writes)).filter((ok) => !ok).length;
     if (failed) this.opts.logger.warn('cache hit counters not saved; retried at the next flush', { event: 'hits_flush_failed', entries: failed });
+  }
+
+  private async flushServed(): Promise<void> {
+    if (this.unsavedServed.size === 0) return;
+    const ids = [...this.unsavedServed];
+    this.unsavedServed.clear();
+    const results = await Promise.all(
+      ids.map(async (id) => {
+        const r = this.served.get(id);
+        return !r || (await this.servedStore.set(id, r, FEEDBACK_WINDOW_MS));
+      }),
+    );
+    const failed = results.filter((ok) => !ok).length;
+    if (failed) this.opts.logger.warn('served-answer records not saved: feedback on them works on this process only', { event: 'served_flush_failed', records: failed });
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { AdmissionControl } from './admission-control.js';
 import type { StoreHealth } from '../store/store-health.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
+import { createFeedbackHandler, type FeedbackDeps } from './feedback-route.js';
 import { templateCallBody } from '../templates/template-route.js';
 import { ApiError, sendError } from './errors.js';
 import { rejectNonCanonicalPaths } from './path-guard.js';
@@ -20,6 +21,8 @@ export interface AppDeps extends ChatRouteDeps {
   admissionControl?: AdmissionControl;
   /** Extra routers mounted before the 404 handler (metrics, stats, dashboard). */
   extraRoutes?: (app: express.Express) => void;
+  /** Feedback taken by POST /v1/cache/feedback (metrics, stats). */
+  onFeedback?: FeedbackDeps['onFeedback'];
   /** The store's health; /health says "degraded" (still 200: requests are served) while it fails. */
   storeHealth?: StoreHealth;
 }
@@ -70,6 +73,18 @@ export function createApp(deps: AppDeps): express.Express {
         throw err;
       }
       return chatHandler(req, res);
+    }),
+  );
+
+  app.post(
+    '/v1/cache/feedback',
+    express.json({ limit: 16 * 1024, type: () => true }),
+    createFeedbackHandler({
+      cache: deps.cache,
+      policy: deps.policy,
+      logger: deps.logger,
+      adminApiKey: deps.config.adminApiKey,
+      onFeedback: deps.onFeedback,
     }),
   );
 

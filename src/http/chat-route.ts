@@ -179,6 +179,14 @@ export function createChatHandler(deps: ChatRouteDeps) {
           record.similarity = lookup.similarity;
           record.entry = lookup.entry;
           record.completion = lookup.entry.response;
+          deps.cache.noteServed(requestId, {
+            entryId: lookup.entry.id,
+            similarity: lookup.similarity ?? 1,
+            // The client that got the answer, whether or not tenants share entries.
+            tenant: cacheTenant,
+            namespace,
+            exact: lookup.status === 'hit',
+          });
           const ageSeconds = Math.max(0, Math.floor((Date.now() - lookup.entry.createdAt) / 1000));
           sendCompletion(res, record, deps, { 'x-cache-age': String(ageSeconds) }, admitted);
           return;
