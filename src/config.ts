@@ -76,6 +76,9 @@ const EnvSchema = z.object({
   PRICES_FILE: optionalString,
   REQUIRE_API_KEY: bool(false),
   REDACTION: withDefault(z.enum(['off', 'mask', 'block']), 'mask'),
+  PROMPT_SCREENING: withDefault(z.enum(['off', 'flag', 'block']), 'off'),
+  OUTPUT_MODERATION: withDefault(z.enum(['off', 'flag', 'block']), 'off'),
+  MODERATION_DENY_FILE: optionalString,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -117,6 +120,8 @@ export interface Config {
   pricesFile?: string;
   requireApiKey: boolean;
   redaction: 'off' | 'mask' | 'block';
+  /** Default guardrails: injection screening on requests, PII/deny checks on answers, the deny list. GATEWAY_CONFIG's `guardrails:` refines them. */
+  guardrails: { promptScreening: 'off' | 'flag' | 'block'; outputModeration: 'off' | 'flag' | 'block'; denyFile?: string };
   /** Where GATEWAY_CONFIG's `api_key_env` names are looked up (the environment given to loadConfig). */
   secretsEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -160,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pricesFile: e.PRICES_FILE,
     requireApiKey: e.REQUIRE_API_KEY,
     redaction: e.REDACTION,
+    guardrails: { promptScreening: e.PROMPT_SCREENING, outputModeration: e.OUTPUT_MODERATION, denyFile: e.MODERATION_DENY_FILE },
     secretsEnv: env,
   };
 }

@@ -29,6 +29,9 @@ import { StatsCollector } from './observability/stats.js';
 import { createRequestPolicy } from './policy/open-policy.js';
 import { loadRoutingConfig } from './routing/config-file.js';
 import { createForwarder } from './routing/forwarder.js';
+import { loadDenyFile } from './guardrails/deny-list.js';
+import { Guardrails } from './guardrails/engine.js';
+import { envPolicy } from './guardrails/policy.js';
 import { openKvStores, type KvStores } from './store/kv.js';
 
 export interface Gateway {
@@ -51,7 +54,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const logger = overrides.logger ?? createLogger(config.log);
   const prices = loadPriceTable(config.pricesFile);
   // Validated before anything is opened: a bad file stops the start with its path and problems.
-  const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, config.secretsEnv, config.upstream.timeoutMs) : undefined;
+  const denyList = config.guardrails.denyFile ? loadDenyFile(config.guardrails.denyFile) : undefined;
+  const guardDefaults = envPolicy(config.guardrails.promptScreening, config.guardrails.outputModeration, denyList);
+  const routing = config.gatewayConfigFile ? loadRoutingConfig(config.gatewayConfigFile, config.secretsEnv, config.upstream.timeoutMs, guardDefaults) : undefined;
+  const guardrails = new Guardrails(routing?.guardrails, guardDefaults);
   const embedder =
     overrides.embedder ??
     (await createTransformersEmbedder({ model: config.embedding.model, modelsDir: config.embedding.modelsDir, allowRemote: config.embedding.allowRemote }));
@@ -120,6 +126,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       onRejected,
       templates: routing?.templates,
       aliasSystemPrompt: (model) => routing?.systemPrompts.get(model),
+      guardrails,
+      onGuardDecisions: (decisions) => {
+        for (const d of decisions) metrics.guardrailDecisions.inc({ stage: d.stage, check: d.check, action: d.action });
+        stats.recordGuardDecisions(decisions);
+        for (const d of decisions) if (d.check === 'moderation' && d.detail?.some((c) => c.startsWith('error:'))) logger.warn('moderation endpoint failed', { event: 'moderation_error', stage: d.stage, error: d.detail.join(',') });
+      },
       admissionControl: admission,
       storeHealth: kv.health,
       account: (r) => accountRequest(prices, r.request, r.completion!, r.cacheStatus === 'hit' || r.cacheStatus === 'semantic-hit'),

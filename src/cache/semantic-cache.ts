@@ -36,6 +36,8 @@ export interface CacheEntry {
   hits: number;
   /** Epoch ms after which the entry is dead; undefined: never. */
   expiresAt?: number;
+  /** The output policy (its fingerprint) the answer passed before it was stored; '' or absent: none. */
+  moderatedBy?: string;
 }
 
 export type LookupStatus = 'hit' | 'semantic-hit' | 'miss';
@@ -472,6 +474,7 @@ export class SemanticCache {
     owner: { tenant: string; namespace: string; model: string },
     response: ChatCompletion,
     vector?: Float32Array,
+    extra: { moderatedBy?: string } = {},
   ): Promise<CacheEntry> {
     if (keys.semanticText !== undefined && vector === undefined) {
       [vector] = await this.opts.embedder.embed([keys.semanticText]);
@@ -493,6 +496,7 @@ export class SemanticCache {
       lastHitAt: now,
       hits: 0,
       expiresAt: this.opts.ttlSeconds > 0 ? now + this.opts.ttlSeconds * 1000 : undefined,
+      ...(extra.moderatedBy ? { moderatedBy: extra.moderatedBy } : {}),
     };
     const id = String(entry.id);
     // Issued together: the embedded store (LMDB) commits them in one transaction, all or nothing;

@@ -16,8 +16,12 @@ import { applySystemPromptPolicy, type SystemPromptPolicy } from '../policy/syst
 import { expandTemplateRequest, type TemplateRegistry } from '../templates/prompt-templates.js';
 import { completionToChunks } from '../providers/stream-assembler.js';
 import { SSE_DONE, sseData } from '../providers/sse.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../providers/types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkChoice } from '../providers/types.js';
 import type { ChunkSource, UpstreamOutcome } from '../providers/upstream-client.js';
+import { blockMessage, checkCompletion, checkRequest, runChecks, type GuardDecision } from '../guardrails/checks.js';
+import { decisionsForLog, FLAGGED_HEADER, flaggedValue, type Guardrails } from '../guardrails/engine.js';
+import type { GuardPolicy } from '../guardrails/policy.js';
+import { StreamModerator } from '../guardrails/stream-moderator.js';
 import { parseChatRequest } from './chat-schema.js';
 import { ApiError, errorBody, sendError } from './errors.js';
 import { setSafeHeaders } from './header-values.js';
@@ -58,6 +62,8 @@ export interface RequestRecord {
   /** Tokens, cost and saving, once the answer is known. */
   accounting?: RequestAccounting;
   errorMessage?: string;
+  /** Guardrail decisions on the request and the answer (names and numbers, never text). */
+  guardrails: GuardDecision[];
 }
 
 /** Sends a miss upstream; the routing layer (providers, fallback) sits behind this function. */
@@ -88,7 +94,20 @@ export interface ChatRouteDeps {
   templates?: TemplateRegistry;
   /** GATEWAY_CONFIG's system-prompt policy of a model alias; a key's own policy wins. */
   aliasSystemPrompt?: (model: string) => SystemPromptPolicy | undefined;
+  /** Input screening and output moderation policies (absent: none). */
+  guardrails?: Guardrails;
+  /** Every request's guardrail decisions, blocked ones included (metrics, stats). */
+  onGuardDecisions?: (decisions: GuardDecision[]) => void;
 }
+
+/** The outcome of a miss plus the output policy's verdict on it (shared with coalesced followers). */
+interface FlightResult {
+  outcome: UpstreamOutcome;
+  moderated?: Awaited<ReturnType<typeof checkCompletion>>;
+  fingerprint: string;
+}
+
+const NO_POLICY: GuardPolicy = { name: 'none', input: [], output: [], outputFingerprint: '' };
 
 const NO_TEMPLATES: TemplateRegistry = new Map();
 
@@ -103,7 +122,7 @@ export { tenantOf } from './tenant.js';
  * miss (coalesced with identical in-flight misses), store the complete answer, respond, record.
  */
 export function createChatHandler(deps: ChatRouteDeps) {
-  const flights = new SingleFlight<UpstreamOutcome>();
+  const flights = new SingleFlight<FlightResult>();
 
   return async function chatHandler(req: Request, res: Response): Promise<void> {
     const t0 = performance.now();
@@ -112,6 +131,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
     res.setHeader('x-request-id', requestId);
     let record: RequestRecord | undefined;
     let admission: Admission | undefined;
+    let guardDecisions: GuardDecision[] = [];
     try {
       // A template call becomes the chat request it describes before anything else looks at it.
       const template = expandTemplateRequest(req.body, deps.templates ?? NO_TEMPLATES);
@@ -133,9 +153,15 @@ export function createChatHandler(deps: ChatRouteDeps) {
       // The operator's system prompt is added after redaction: it is not the client's data.
       const systemPrompt = applySystemPromptPolicy(admitted.request, admitted.caller.key?.systemPrompt ?? deps.aliasSystemPrompt?.(admitted.request.model));
       admitted.useRequest(systemPrompt.request);
-      // From here on the request is the redacted one: it is what goes upstream and into the cache.
-      const request = admitted.request;
       const tenant = admitted.tenant;
+      const policy = deps.guardrails?.policyFor(admitted.caller, admitted.request.model) ?? NO_POLICY;
+      // Input screening on the redacted request; masking (deny terms) rewrites it.
+      const screened = await checkRequest(policy, admitted.request);
+      guardDecisions = screened.decisions;
+      if (screened.blocked) throw new ApiError(400, blockMessage(screened.blocked), 'invalid_request_error', 'content_filter');
+      if (screened.request !== admitted.request) admitted.useRequest(screened.request);
+      // From here on the request is the redacted one: it is what goes upstream and into the cache.
+      const request = screened.request;
       // OpenAI-Organization / OpenAI-Project go upstream and split the cache scope.
       const account = accountHeaders((name) => req.header(name));
       const cacheTenant = scopedTenant(tenant, account);
@@ -164,6 +190,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         searchMs: 0,
         totalMs: 0,
         request,
+        guardrails: guardDecisions,
       };
 
       let lookup: LookupResult | undefined;
@@ -188,20 +215,37 @@ export function createChatHandler(deps: ChatRouteDeps) {
             exact: lookup.status === 'hit',
           });
           const ageSeconds = Math.max(0, Math.floor((Date.now() - lookup.entry.createdAt) / 1000));
+          // Stored under another output policy (or none): checked again under this one.
+          if (policy.output.length > 0 && (lookup.entry.moderatedBy ?? '') !== policy.outputFingerprint) {
+            const checked = await checkCompletion(policy, lookup.entry.response);
+            record.guardrails.push(...checked.decisions);
+            if (checked.blocked) {
+              sendOutputBlocked(res, record, deps, checked.blocked);
+              return;
+            }
+            record.completion = checked.completion;
+          }
           sendCompletion(res, record, deps, { 'x-cache-age': String(ageSeconds) }, admitted);
           return;
         }
       }
 
       const owner = { tenant: cacheTenant, namespace, model: request.model };
-      const live = stream ? new LiveStream(res, record, deps, request, admitted) : undefined;
-      const forwardOnce = async (): Promise<UpstreamOutcome> => {
+      const live = stream ? new LiveStream(res, record, deps, request, admitted, policy) : undefined;
+      const forwardOnce = async (): Promise<FlightResult> => {
         const outcome = await deps.forward(request, { onChunk: live?.onChunk, clientAuthorization: admitted.upstreamAuthorization, accountHeaders: account });
-        const notCacheable = outcome.ok ? uncacheableReason(outcome.completion) : undefined;
+        // The output policy on the whole answer: a blocked or flagged answer is never cached, a
+        // masked one is cached masked, and the entry remembers which policy it passed.
+        const moderated = outcome.ok && policy.output.length > 0 ? await checkCompletion(policy, outcome.completion) : undefined;
+        const notCacheable = outcome.ok
+          ? (uncacheableReason(outcome.completion) ??
+            (moderated?.blocked || live?.moderator?.blocked ? 'blocked by the output policy' : undefined) ??
+            ([...(moderated?.decisions ?? []), ...(live?.moderator?.decisions ?? [])].some((d) => d.action === 'flag') ? 'flagged by the output policy' : undefined))
+          : undefined;
         if (notCacheable) deps.logger.info('answer not cached', { event: 'not_cached', requestId, reason: notCacheable });
         if (outcome.ok && directives.store && !notCacheable) {
           await deps.cache
-            .store(keys, owner, outcome.completion, lookup?.vector)
+            .store(keys, owner, moderated?.completion ?? outcome.completion, lookup?.vector, { moderatedBy: policy.outputFingerprint })
             .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));
         }
         const target = lookup?.bound?.verify;
@@ -214,13 +258,14 @@ export function createChatHandler(deps: ChatRouteDeps) {
               return undefined;
             });
         }
-        return outcome;
+        return { outcome, moderated, fingerprint: policy.outputFingerprint };
       };
       await admitted.reserveUpstream();
       // Only requests that both read and write the cache are coalesced: no-store / no-cache ask
       // for their own fresh answer.
       const flight = directives.lookup && directives.store ? flights.run(keys.exactKey, forwardOnce) : { promise: forwardOnce(), leader: true };
-      const outcome = await flight.promise;
+      const result = await flight.promise;
+      const outcome = result.outcome;
       await admitted.settleUpstream(outcome, flight.leader);
       record.coalesced = !flight.leader;
       record.provider = outcome.provider;
@@ -241,14 +286,27 @@ export function createChatHandler(deps: ChatRouteDeps) {
       }
 
       record.completion = outcome.completion;
+      if (live && flight.leader) {
+        await live.finish(result.moderated);
+        return;
+      }
+      if (policy.output.length > 0) {
+        // A follower under another output policy than its leader's checks the answer itself.
+        const checked = result.fingerprint === policy.outputFingerprint && result.moderated ? result.moderated : await checkCompletion(policy, outcome.completion);
+        record.guardrails.push(...checked.decisions);
+        if (checked.blocked) {
+          sendOutputBlocked(res, record, deps, checked.blocked);
+          return;
+        }
+        record.completion = checked.completion;
+      }
       if (!flight.leader) {
         // A coalesced follower got the leader's answer without an upstream call of its own.
         record.cacheStatus = 'hit';
         sendCompletion(res, record, deps, { 'x-cache-age': '0', 'x-cache-coalesced': 'true' }, admitted);
         return;
       }
-      if (live) live.finish();
-      else sendCompletion(res, record, deps, {}, admitted);
+      sendCompletion(res, record, deps, {}, admitted);
     } catch (err) {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'internal gateway error', 'server_error', 'internal_error');
@@ -260,9 +318,17 @@ export function createChatHandler(deps: ChatRouteDeps) {
       sendError(res, apiErr);
       if (!record) {
         deps.onRejected?.(apiErr.status, apiErr.code);
-        logLine(deps, { requestId, status: apiErr.status, code: apiErr.code, totalMs: performance.now() - t0, error: apiErr.message });
+        logLine(deps, { requestId, status: apiErr.status, code: apiErr.code, totalMs: performance.now() - t0, error: apiErr.message, guardrails: decisionsForLog(guardDecisions) });
       }
     } finally {
+      const decisions = record?.guardrails ?? guardDecisions;
+      if (decisions.length && deps.onGuardDecisions) {
+        try {
+          deps.onGuardDecisions(decisions);
+        } catch (err) {
+          deps.logger.error('guardrail observer failed', { requestId, error: (err as Error).message });
+        }
+      }
       await admission?.finish();
       if (record) {
         record.totalMs = performance.now() - t0;
@@ -292,6 +358,8 @@ function costHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string,
 function cacheHeaders(record: RequestRecord, deps: ChatRouteDeps): Record<string, string> {
   const h: Record<string, string> = { 'x-cache-status': record.cacheStatus };
   if (record.bound?.verify) h['x-cache-verification'] = 'true';
+  const flagged = flaggedValue(record.guardrails);
+  if (flagged) h[FLAGGED_HEADER] = flagged;
   if (record.cacheStatus === 'semantic-hit' && record.similarity !== undefined) h['x-cache-similarity'] = record.similarity.toFixed(4);
   if (record.provider) h['x-gateway-provider'] = record.provider;
   if (record.upstreamModel) h['x-gateway-model'] = record.upstreamModel;
@@ -317,6 +385,33 @@ function sendCompletion(res: Response, record: RequestRecord, deps: ChatRouteDep
   res.end(SSE_DONE);
 }
 
+/**
+ * An answer the output policy blocks before any of it was sent: a 400 in OpenAI's error shape
+ * with code content_filter, or for a streamed request a stream whose only choice ends at once
+ * with finish_reason "content_filter".
+ */
+function sendOutputBlocked(res: Response, record: RequestRecord, deps: ChatRouteDeps, blocked: GuardDecision): void {
+  record.errorMessage = blockMessage(blocked);
+  if (!record.stream) {
+    record.status = 400;
+    setSafeHeaders(res, cacheHeaders(record, deps));
+    sendError(res, new ApiError(400, blockMessage(blocked), 'invalid_request_error', 'content_filter'));
+    return;
+  }
+  setSafeHeaders(res, cacheHeaders(record, deps));
+  startSse(res);
+  const c = record.completion;
+  const chunk: ChatCompletionChunk = {
+    id: c?.id ?? `chatcmpl-${record.requestId}`,
+    object: 'chat.completion.chunk',
+    created: c?.created ?? Math.floor(Date.now() / 1000),
+    model: c?.model ?? record.model,
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: 'content_filter' }],
+  };
+  res.write(sseData(chunk));
+  res.end(SSE_DONE);
+}
+
 function startSse(res: Response): void {
   res.status(200);
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
@@ -325,10 +420,23 @@ function startSse(res: Response): void {
   res.flushHeaders();
 }
 
-/** Relays an upstream stream to the client as it arrives (the leader of a streamed miss). */
+/**
+ * Relays an upstream stream to the client as it arrives (the leader of a streamed miss). Under an
+ * output policy, text passes through a StreamModerator (held back a little, checked, masked or
+ * blocked); from the first finish_reason on, chunks wait for the end of the stream, where the
+ * held text is checked as settled and the external moderation check (if any) reads the whole
+ * answer. A block ends the stream at once with finish_reason "content_filter" on every choice.
+ */
 class LiveStream {
   started = false;
+  readonly moderator?: StreamModerator;
   private readonly includeUsage: boolean;
+  private readonly present: (chunk: ChatCompletionChunk) => ChatCompletionChunk;
+  private ended = false;
+  private holding = false;
+  private readonly queue: ChatCompletionChunk[] = [];
+  private readonly indexes = new Set<number>();
+  private meta?: Pick<ChatCompletionChunk, 'id' | 'created' | 'model'>;
 
   constructor(
     private readonly res: Response,
@@ -336,12 +444,20 @@ class LiveStream {
     private readonly deps: ChatRouteDeps,
     request: ChatRequest,
     private readonly admission: Admission,
+    private readonly policy: GuardPolicy,
   ) {
     this.includeUsage = request.stream_options?.include_usage === true;
     this.present = admission.chunkPresenter();
+    if (policy.output.some((c) => c.check !== 'moderation')) this.moderator = new StreamModerator(policy.output);
   }
 
-  private readonly present: (chunk: ChatCompletionChunk) => ChatCompletionChunk;
+  private get open(): boolean {
+    return !this.ended && !this.res.writableEnded && !this.res.destroyed;
+  }
+
+  private write(chunk: ChatCompletionChunk): void {
+    if (this.open) this.res.write(sseData(this.present(chunk)));
+  }
 
   readonly onChunk = (chunk: ChatCompletionChunk, source: ChunkSource): void => {
     // The gateway asked the upstream for usage; a client that did not ask does not get it.
@@ -351,16 +467,70 @@ class LiveStream {
       this.record.provider = source.provider;
       this.record.upstreamModel = source.model;
       setSafeHeaders(this.res, cacheHeaders(this.record, this.deps));
-      // The cost of a streamed miss is known only at its end: it follows as an HTTP trailer.
-      if (this.deps.account) this.res.setHeader('trailer', 'x-gateway-cost-usd');
+      // The cost of a streamed miss is known only at its end: it follows as an HTTP trailer, as
+      // do checks the output policy flags on the way.
+      const trailers = [...(this.deps.account ? ['x-gateway-cost-usd'] : []), ...(this.policy.output.length ? [FLAGGED_HEADER] : [])];
+      if (trailers.length) this.res.setHeader('trailer', trailers.join(', '));
       startSse(this.res);
     }
-    if (!this.res.writableEnded && !this.res.destroyed) {
-      // OpenAI sends "usage": null on every chunk when usage is asked for; the client did not ask.
-      const out = !this.includeUsage && 'usage' in chunk ? { ...chunk, usage: undefined } : chunk;
-      this.res.write(sseData(this.present(out)));
+    if (!this.open) return;
+    // OpenAI sends "usage": null on every chunk when usage is asked for; the client did not ask.
+    const out = !this.includeUsage && 'usage' in chunk ? { ...chunk, usage: undefined } : chunk;
+    this.meta ??= { id: out.id, created: out.created, model: out.model };
+    if (this.policy.output.length === 0) {
+      this.write(out);
+      return;
     }
+    if (this.holding) {
+      this.queue.push(out);
+      return;
+    }
+    const choices: ChunkChoice[] = [];
+    for (const c of out.choices) {
+      this.indexes.add(c.index);
+      let delta = c.delta;
+      if (this.moderator && typeof delta.content === 'string' && delta.content.length > 0) {
+        const step = this.moderator.push(c.index, delta.content);
+        if (step.blocked) {
+          this.block();
+          return;
+        }
+        delta = { ...delta, content: step.text };
+      }
+      if (c.finish_reason !== null) this.holding = true;
+      choices.push({ ...c, delta });
+    }
+    const moderated = { ...out, choices };
+    if (this.holding) this.queue.push(moderated);
+    else this.write(moderated);
   };
+
+  /** Ends the stream now: every choice finishes with "content_filter". Nothing held is sent. */
+  private block(): void {
+    if (!this.open) return;
+    const meta = this.meta ?? { id: `chatcmpl-${this.record.requestId}`, created: Math.floor(Date.now() / 1000), model: this.record.model };
+    const indexes = this.indexes.size ? [...this.indexes].sort((a, b) => a - b) : [0];
+    const chunk: ChatCompletionChunk = { ...meta, object: 'chat.completion.chunk', choices: indexes.map((index) => ({ index, delta: {}, finish_reason: 'content_filter' })) };
+    this.res.write(sseData(chunk));
+    this.collectDecisions();
+    this.addTrailers();
+    this.res.end(SSE_DONE);
+    this.ended = true;
+  }
+
+  private collectDecisions(extra: GuardDecision[] = []): void {
+    if (this.moderator) this.record.guardrails.push(...this.moderator.decisions);
+    this.record.guardrails.push(...extra);
+  }
+
+  private addTrailers(): void {
+    const trailers: Record<string, string> = {};
+    const cost = costHeaders(this.record, this.deps)['x-gateway-cost-usd'];
+    if (cost !== undefined && this.deps.account) trailers['x-gateway-cost-usd'] = cost;
+    const flagged = flaggedValue(this.record.guardrails);
+    if (flagged && this.policy.output.length) trailers[FLAGGED_HEADER] = flagged;
+    if (Object.keys(trailers).length) this.res.addTrailers(trailers);
+  }
 
   /**
    * The upstream failed after chunks went out (status 200 already sent): end the stream as OpenAI
@@ -368,24 +538,58 @@ class LiveStream {
    * partial answer for a whole one.
    */
   fail(body: unknown, message: string): void {
-    if (this.res.writableEnded || this.res.destroyed) return;
+    if (!this.open) return;
     const upstream = (body as { error?: { type?: unknown; code?: unknown } } | undefined)?.error;
     const type = typeof upstream?.type === 'string' ? upstream.type : 'upstream_error';
     const code = typeof upstream?.code === 'string' ? upstream.code : null;
     this.res.end(sseData(errorBody(message, type, code)));
   }
 
-  finish(): void {
+  /** The upstream's stream is complete: release what was held (checked), then [DONE]. */
+  async finish(moderated: FlightResult['moderated']): Promise<void> {
     if (!this.started) {
       // An upstream that streamed no chunk at all still completed; replay what was assembled.
+      if (moderated) {
+        this.record.guardrails.push(...moderated.decisions);
+        if (moderated.blocked) {
+          sendOutputBlocked(this.res, this.record, this.deps, moderated.blocked);
+          return;
+        }
+        this.record.completion = moderated.completion;
+      }
       sendCompletion(this.res, this.record, this.deps, {}, this.admission);
       return;
     }
-    if (!this.res.writableEnded && !this.res.destroyed) {
-      const cost = costHeaders(this.record, this.deps)['x-gateway-cost-usd'];
-      if (cost !== undefined && this.deps.account) this.res.addTrailers({ 'x-gateway-cost-usd': cost });
-      this.res.end(SSE_DONE);
+    if (!this.open) return;
+    if (this.policy.output.length > 0) {
+      const released: ChunkChoice[] = [];
+      for (const index of [...this.indexes].sort((a, b) => a - b)) {
+        const step = this.moderator?.finish(index);
+        if (step?.blocked) {
+          this.block();
+          return;
+        }
+        if (step?.text) released.push({ index, delta: { content: step.text }, finish_reason: null });
+      }
+      const external = this.policy.output.filter((c) => c.check === 'moderation');
+      let externalDecisions: GuardDecision[] = [];
+      if (external.length && this.record.completion) {
+        const texts = this.record.completion.choices.map((c) => (typeof c.message.content === 'string' ? c.message.content : ''));
+        const r = await runChecks(external, 'output', texts);
+        externalDecisions = r.decisions;
+        if (r.blocked) {
+          this.record.guardrails.push(...externalDecisions);
+          this.block();
+          return;
+        }
+      }
+      if (released.length && this.meta) this.write({ ...this.meta, object: 'chat.completion.chunk', choices: released });
+      for (const chunk of this.queue) this.write(chunk);
+      this.collectDecisions(externalDecisions);
     }
+    if (!this.open) return;
+    this.addTrailers();
+    this.res.end(SSE_DONE);
   }
 }
 
@@ -433,6 +637,7 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     costUsd: record.accounting ? record.accounting.costMicroUsd / 1e6 : undefined,
     savedUsd: record.accounting?.savedMicroUsd ? record.accounting.savedMicroUsd / 1e6 : undefined,
     error: record.errorMessage,
+    guardrails: decisionsForLog(record.guardrails),
     ...promptText,
   });
 }

@@ -51,6 +51,8 @@ export interface GatewayMetrics {
   readonly costUsd: Counter<'model'>;
   readonly savedUsd: Counter<'model'>;
   readonly guardRejections: Counter<'reason'>;
+  /** Guardrail decisions: input screening and output moderation, per check and action. */
+  readonly guardrailDecisions: Counter<'stage' | 'check' | 'action'>;
   /** Requests refused before the cache step, by status and error code. */
   readonly rejectedRequests: Counter<'status' | 'code'>;
   /** Upstream prompt tokens minus our tiktoken estimate, per answered miss (tokens). */
@@ -171,6 +173,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       name: p + 'prompt_token_estimate_error_tokens',
       help: "Upstream-reported prompt tokens minus the gateway's tiktoken estimate, per answered miss.",
       buckets: [-100, -20, -5, -1, 0, 1, 5, 20, 100],
+      registers,
+    }),
+    guardrailDecisions: new Counter({
+      name: p + 'guardrail_decisions_total',
+      help: 'Guardrail decisions by stage (input, output), check (injection, deny, pii, length, moderation) and action (log, flag, block, mask)',
+      labelNames: ['stage', 'check', 'action'],
       registers,
     }),
     guardRejections: new Counter({

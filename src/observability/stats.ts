@@ -108,6 +108,15 @@ export interface StatsSnapshot {
   recent: RecentRequest[];
   /** By requests over the window, most first, at most 10. */
   topModels: ModelStats[];
+  /** Guardrail decisions since the process started, per stage, check and action (most first). */
+  guardrails: GuardrailCount[];
+}
+
+export interface GuardrailCount {
+  stage: string;
+  check: string;
+  action: string;
+  count: number;
 }
 
 export interface StatsOptions {
@@ -191,6 +200,8 @@ export class StatsCollector {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly startedAt: number;
+  /** "stage/check/action" -> decisions; a small fixed set of keys (2 x 5 x 4). */
+  private readonly guardCounts = new Map<string, number>();
 
   constructor(options: StatsOptions = {}) {
     this.logPrompts = options.logPrompts ?? false;
@@ -209,6 +220,13 @@ export class StatsCollector {
       this.ring[slot] = b;
     }
     return b;
+  }
+
+  recordGuardDecisions(decisions: ReadonlyArray<{ stage: string; check: string; action: string }>): void {
+    for (const d of decisions) {
+      const key = `${d.stage}/${d.check}/${d.action}`;
+      this.guardCounts.set(key, (this.guardCounts.get(key) ?? 0) + 1);
+    }
   }
 
   record(e: StatsEvent): void {
@@ -300,6 +318,12 @@ export class StatsCollector {
       series,
       recent: this.recent.map((r) => ({ ...r })),
       topModels,
+      guardrails: [...this.guardCounts]
+        .map(([key, count]) => {
+          const [stage, check, action] = key.split('/') as [string, string, string];
+          return { stage, check, action, count };
+        })
+        .sort((a, b) => b.count - a.count || `${a.stage}/${a.check}/${a.action}`.localeCompare(`${b.stage}/${b.check}/${b.action}`)),
     };
     if (extra.lifetime) snap.lifetime = extra.lifetime;
     return snap;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseChatRequest } from '../http/chat-schema.js';
@@ -6,6 +7,7 @@ import { PROVIDER_NAMES, type ProviderName } from '../providers/registry.js';
 import { REDACTION_MODES, type RedactionMode } from '../policy/redaction.js';
 import { SystemPromptPolicySchema, type SystemPromptPolicy } from '../policy/system-prompt.js';
 import { buildTemplateRegistry, TemplatesSchema, type TemplateRegistry } from '../templates/prompt-templates.js';
+import { buildGuardrails, envPolicy, GuardrailsSectionSchema, type GuardPolicy, type GuardrailsConfig } from '../guardrails/policy.js';
 
 /**
  * The routing config file (GATEWAY_CONFIG), JSON or YAML:
@@ -24,6 +26,7 @@ import { buildTemplateRegistry, TemplatesSchema, type TemplateRegistry } from '.
  *   retry: { attempts: 2, backoff_ms: 200, max_backoff_ms: 2000 }
  *   circuit_breaker: { failures: 5, cooldown_ms: 30000 }
  *   redaction: mask                  # overrides REDACTION for every key without its own setting
+ *   guardrails: { policies: {...}, keys: {...}, models: {...} }   # see src/guardrails/policy.ts
  *
  * Keys are looked up in the environment at start, so a file can be committed and shared.
  */
@@ -72,6 +75,7 @@ const RoutingFileSchema = z.strictObject({
     .prefault({}),
   redaction: z.enum(REDACTION_MODES as [RedactionMode, ...RedactionMode[]]).optional(),
   templates: TemplatesSchema.optional(),
+  guardrails: GuardrailsSectionSchema.optional(),
 });
 
 export interface RouteTarget {
@@ -107,6 +111,7 @@ export interface RoutingConfig {
   /** Alias -> the operator's system-prompt policy for it. */
   systemPrompts: Map<string, SystemPromptPolicy>;
   templates: TemplateRegistry;
+  guardrails?: GuardrailsConfig;
 }
 
 export class RoutingConfigError extends Error {}
@@ -115,7 +120,14 @@ export class RoutingConfigError extends Error {}
  * Validates an already-parsed routing document. `source` names it in errors; `env` supplies the
  * keys named by api_key_env; `defaultTimeoutMs` applies to targets without timeout_ms.
  */
-export function parseRoutingConfig(raw: unknown, source: string, env: Record<string, string | undefined>, defaultTimeoutMs: number): RoutingConfig {
+export function parseRoutingConfig(
+  raw: unknown,
+  source: string,
+  env: Record<string, string | undefined>,
+  defaultTimeoutMs: number,
+  /** The env's guardrail defaults, which a policy that leaves out a side keeps. */
+  guardDefaults: GuardPolicy = envPolicy('off', 'off'),
+): RoutingConfig {
   const parsed = RoutingFileSchema.safeParse(raw ?? {});
   const problems: string[] = [];
   if (!parsed.success) {
@@ -161,6 +173,7 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
     }
   }
   if (file.retry.max_backoff_ms < file.retry.backoff_ms) problems.push('retry.max_backoff_ms: must be >= retry.backoff_ms');
+  const guardrails = file.guardrails ? buildGuardrails(file.guardrails, env, guardDefaults, problems, path.dirname(path.resolve(source))) : undefined;
   if (problems.length) throw new RoutingConfigError(`invalid routing config ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
     models,
@@ -169,11 +182,12 @@ export function parseRoutingConfig(raw: unknown, source: string, env: Record<str
     redaction: file.redaction,
     systemPrompts,
     templates: buildTemplateRegistry(file.templates),
+    guardrails,
   };
 }
 
 /** Reads GATEWAY_CONFIG (.json, or YAML for anything else; YAML is a superset of JSON anyway). */
-export function loadRoutingConfig(file: string, env: Record<string, string | undefined>, defaultTimeoutMs: number): RoutingConfig {
+export function loadRoutingConfig(file: string, env: Record<string, string | undefined>, defaultTimeoutMs: number, guardDefaults?: GuardPolicy): RoutingConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -186,5 +200,5 @@ export function loadRoutingConfig(file: string, env: Record<string, string | und
   } catch (err) {
     throw new RoutingConfigError(`routing config ${file} does not parse: ${(err as Error).message}`);
   }
-  return parseRoutingConfig(raw, file, env, defaultTimeoutMs);
+  return parseRoutingConfig(raw, file, env, defaultTimeoutMs, guardDefaults);
 }
