@@ -17,6 +17,7 @@ import { hitQuality, perKind, readAdversarial } from './lib/adversarial.js';
 import { repoRoot } from './lib/datasets.js';
 import { rocAuc } from './lib/metrics.js';
 import { trainingPairs, type TrainPair } from './lib/verifier-training.js';
+import { createLexicon } from './lib/verifier-lexicon.js';
 import { embedAll } from './lib/evaluate.js';
 import { cosine } from './lib/metrics.js';
 import type { Embedder } from '../src/embedding/embedder.js';
@@ -25,10 +26,17 @@ import { cosines, featureMatrix, thresholdAtPrecision, verifierScores } from './
 const TARGET_PRECISION = 0.97;
 /** Below this cosine a candidate is not scored (none of the training positives is that far). */
 const MIN_COSINE = 0.2;
-const POSITIVE = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'chunkCover', 'kept', 'synonymShare']);
-const NEGATIVE = new Set<string>(['unmatchedMin', 'reversed', 'moved', 'numberMismatch', 'negationMismatch', 'identifierMismatch', 'entityMismatch', 'directionMismatch', 'substitution', 'quantifierMismatch', 'slotSubstitution']);
+/** Features of the "same topic?" factor (the gate); the rest form the "same details?" factor. */
+const TOPIC = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'unmatchedMin', 'unmatchedMax', 'synonymShare', 'chunkCover', 'idfCoverMin', 'idfCoverMax']);
+const POSITIVE = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'chunkCover', 'kept', 'synonymShare', 'idfCoverMin', 'idfCoverMax']);
 
-function fitLogistic(x: Float64Array[], y: boolean[], l2 = 1e-3, epochs = 3000): Omit<VerifierWeights, 'features'> {
+/**
+ * Fits p = sigmoid(details) * sigmoid(topic) (src/cache/verify/scorer.ts) by Adam on the
+ * class-balanced log loss. Sign constraints (a prior, not a fit): more similarity or overlap never
+ * lowers the score, and a mismatch or a swapped role never raises it; each feature belongs to one
+ * factor.
+ */
+function fitNoisyAnd(x: Float64Array[], y: boolean[], l2 = 1e-3, epochs = 2500): Omit<VerifierWeights, 'features'> {
   const n = x.length;
   const d = x[0]!.length;
   const mean = new Array<number>(d).fill(0);
@@ -36,42 +44,71 @@ function fitLogistic(x: Float64Array[], y: boolean[], l2 = 1e-3, epochs = 3000):
   for (const row of x) row.forEach((v, j) => (mean[j]! += v / n));
   for (const row of x) row.forEach((v, j) => (scale[j]! += (v - mean[j]!) ** 2 / n));
   for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]!) || 1;
-  const z = x.map((row) => row.map((v, j) => (v - mean[j]!) / scale[j]!));
+  const z = x.map((row) => Float64Array.from(row, (v, j) => (v - mean[j]!) / scale[j]!));
   const pos = y.filter(Boolean).length;
   const wPos = n / (2 * pos);
   const wNeg = n / (2 * (n - pos));
-  const w = new Array<number>(d).fill(0);
-  let b = 0;
-  // Sign constraints (a prior, not a fit): more similarity or overlap never lowers the score, and
-  // a mismatch or a swapped role never raises it. Keeps the model sane on pairs unlike the
-  // generated ones (a linear fit on perturbations otherwise learns "very similar = suspicious").
-  const lo = FEATURE_NAMES.map((f) => (POSITIVE.has(f) ? 0 : -Infinity));
-  const hi = FEATURE_NAMES.map((f) => (NEGATIVE.has(f) ? 0 : Infinity));
-  // Adam on the class-balanced log loss.
-  const m = new Array<number>(d + 1).fill(0);
-  const v = new Array<number>(d + 1).fill(0);
+  // Parameters: [details weights (d), details bias, topic weights (d), topic bias].
+  const P = 2 * d + 2;
+  const theta = new Float64Array(P);
+  theta[d] = 1;
+  theta[2 * d + 1] = 1;
+  const lo = new Float64Array(P).fill(-Infinity);
+  const hi = new Float64Array(P).fill(Infinity);
+  FEATURE_NAMES.forEach((f, j) => {
+    const inTopic = TOPIC.has(f);
+    for (const [off, mine] of [[0, !inTopic], [d + 1, inTopic]] as const) {
+      if (!mine) lo[off + j] = hi[off + j] = 0;
+      else if (POSITIVE.has(f)) lo[off + j] = 0;
+      else hi[off + j] = 0;
+    }
+  });
+  const m = new Float64Array(P);
+  const v = new Float64Array(P);
   const lr = 0.05;
   for (let t = 1; t <= epochs; t++) {
-    const g = new Array<number>(d + 1).fill(0);
+    const g = new Float64Array(P);
     for (let i = 0; i < n; i++) {
-      let s = b;
-      for (let j = 0; j < d; j++) s += w[j]! * z[i]![j]!;
-      const p = 1 / (1 + Math.exp(-s));
-      const err = (p - (y[i] ? 1 : 0)) * (y[i] ? wPos : wNeg);
-      for (let j = 0; j < d; j++) g[j]! += (err * z[i]![j]!) / n;
-      g[d]! += err / n;
+      const zi = z[i]!;
+      let s1 = theta[d]!;
+      let s2 = theta[2 * d + 1]!;
+      for (let j = 0; j < d; j++) {
+        s1 += theta[j]! * zi[j]!;
+        s2 += theta[d + 1 + j]! * zi[j]!;
+      }
+      const p1 = 1 / (1 + Math.exp(-s1));
+      const p2 = 1 / (1 + Math.exp(-s2));
+      const p = Math.min(1 - 1e-9, Math.max(1e-12, p1 * p2));
+      const w = y[i] ? wPos : wNeg;
+      // d loss / d s_k = -(1 - p_k) for a positive, p (1 - p_k) / (1 - p) for a negative.
+      const g1 = w * (y[i] ? -(1 - p1) : (p * (1 - p1)) / (1 - p));
+      const g2 = w * (y[i] ? -(1 - p2) : (p * (1 - p2)) / (1 - p));
+      for (let j = 0; j < d; j++) {
+        g[j]! += (g1 * zi[j]!) / n;
+        g[d + 1 + j]! += (g2 * zi[j]!) / n;
+      }
+      g[d]! += g1 / n;
+      g[2 * d + 1]! += g2 / n;
     }
-    for (let j = 0; j < d; j++) g[j]! += l2 * w[j]!;
-    for (let j = 0; j <= d; j++) {
+    for (let j = 0; j < d; j++) {
+      g[j]! += l2 * theta[j]!;
+      g[d + 1 + j]! += l2 * theta[d + 1 + j]!;
+    }
+    for (let j = 0; j < P; j++) {
       m[j] = 0.9 * m[j]! + 0.1 * g[j]!;
       v[j] = 0.999 * v[j]! + 0.001 * g[j]! ** 2;
       const step = (lr * (m[j]! / (1 - 0.9 ** t))) / (Math.sqrt(v[j]! / (1 - 0.999 ** t)) + 1e-8);
-      if (j < d) w[j] = Math.min(hi[j]!, Math.max(lo[j]!, w[j]! - step));
-      else b -= step;
+      theta[j] = Math.min(hi[j]!, Math.max(lo[j]!, theta[j]! - step));
     }
   }
-  const r = (a: number[]) => a.map((q) => Number(q.toFixed(6)));
-  return { mean: r(mean), scale: r(scale), weights: r(w), bias: Number(b.toFixed(6)) };
+  const r = (a: ArrayLike<number>) => Array.from(a, (q) => Number(q.toFixed(6)));
+  return {
+    mean: r(mean),
+    scale: r(scale),
+    weights: r(theta.subarray(0, d)),
+    bias: Number(theta[d]!.toFixed(6)),
+    gate: { weights: r(theta.subarray(d + 1, 2 * d + 1)), bias: Number(theta[2 * d + 1]!.toFixed(6)) },
+  };
 }
 
 /**
@@ -107,7 +144,7 @@ async function main(): Promise<void> {
   const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
   const sim = loadWordSimilarity(modelsDir, model);
 
-  const train = trainingPairs(root);
+  const train = trainingPairs(root, undefined, sim?.known && sim.related ? createLexicon(sim.known, sim.related, sim) : undefined);
   train.push(...(await nearestOtherNegatives(embedder, train)));
   const trainCos = await cosines(embedder, train);
   const keep = train.map((_, i) => trainCos[i]! >= MIN_COSINE);
@@ -117,10 +154,11 @@ async function main(): Promise<void> {
   const kinds = new Map<string, number>();
   for (const p of tp) kinds.set(p.kind, (kinds.get(p.kind) ?? 0) + 1);
   console.log(`train-verifier: ${tp.length} generated pairs (${y.filter(Boolean).length} positive): ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  const fitted = fitLogistic(x, y);
+  const fitted = fitNoisyAnd(x, y);
   const weights: VerifierWeights = { features: [...FEATURE_NAMES], ...fitted, minCosine: MIN_COSINE };
   console.log('weights (standardized):');
-  FEATURE_NAMES.forEach((f, j) => console.log(`  ${f.padEnd(20)} ${weights.weights[j]!.toFixed(3)}`));
+  FEATURE_NAMES.forEach((f, j) => console.log(`  ${f.padEnd(20)} details ${weights.weights[j]!.toFixed(3).padStart(7)}  topic ${weights.gate!.weights[j]!.toFixed(3).padStart(7)}`));
+  console.log(`  ${'bias'.padEnd(20)} details ${weights.bias.toFixed(3).padStart(7)}  topic ${weights.gate!.bias.toFixed(3).padStart(7)}`);
 
   const dev = readAdversarial(root, 'dev');
   const devCos = await cosines(embedder, dev);

@@ -13,6 +13,7 @@
 import { tokenize } from '../../src/cache/verify/text.js';
 import { hybridDevSet } from './hybrid-dev-set.js';
 import { seededRandom } from './datasets.js';
+import type { Lexicon } from './verifier-lexicon.js';
 
 export interface TrainPair {
   a: string;
@@ -161,7 +162,100 @@ function substitute(text: string, donor: string, random: () => number): string |
   return text.replace(new RegExp(`\\b${from.raw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`), to.raw);
 }
 
-export function trainingPairs(root: string, seed = 4242): TrainPair[] {
+/** Replaces one content word with a WordNet sibling (another kind of the same thing): a different question. */
+function sibling(text: string, lex: Lexicon, random: () => number): string | undefined {
+  const words = tokenize(text).filter((t) => t.cls === 'content' && /^[A-Za-z]{3,}$/.test(t.raw));
+  for (let tries = 0; tries < 4 && words.length; tries++) {
+    const from = words[Math.floor(random() * words.length)]!;
+    const options = lex.siblings(from.raw.toLowerCase());
+    if (!options.length) continue;
+    let to = options[Math.floor(random() * options.length)]!;
+    if (/^\p{Lu}/u.test(from.raw)) to = to[0]!.toUpperCase() + to.slice(1);
+    return text.replace(new RegExp(`\\b${from.raw}\\b`), to);
+  }
+  return undefined;
+}
+
+/** Replaces one content word with a synonym (another lemma of its main WordNet sense): the same question. */
+function synonym(text: string, lex: Lexicon, random: () => number): string | undefined {
+  const words = tokenize(text).filter((t) => t.cls === 'content' && /^[a-z]{3,}$/.test(t.raw));
+  for (let tries = 0; tries < 4 && words.length; tries++) {
+    const from = words[Math.floor(random() * words.length)]!;
+    const options = lex.synonyms(from.raw);
+    if (!options.length) continue;
+    return text.replace(new RegExp(`\\b${from.raw}\\b`), options[Math.floor(random() * options.length)]!);
+  }
+  return undefined;
+}
+
+/** Asks for another kind of answer about the same terms: how -> why, where -> when, ... */
+function changeTarget(text: string): string | undefined {
+  const swaps: [RegExp, string][] = [
+    [/\bhow (do|can|should|does|did|is|are|would) /i, 'why $1 '],
+    [/\bwhy (do|does|did|is|are|would|should|can) /i, 'how $1 '],
+    [/\bwhere (is|are|do|does|can|should) /i, 'when $1 '],
+    [/\bwhen (is|are|do|does|can|should|did) /i, 'where $1 '],
+    [/\bwho (is|are|was|were) /i, 'why $1 '],
+    [/\bwhat (is|are|was|were|does|do) /i, 'why $1 '],
+    [/\bhow (much|many) /i, 'why so $1 '],
+  ];
+  for (const [re, to] of swaps) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const rep = m[0].replace(re, to);
+    const cased = /^\p{Lu}/u.test(m[0]) ? rep[0]!.toUpperCase() + rep.slice(1) : rep;
+    return text.slice(0, m.index) + cased + text.slice(m.index + m[0].length);
+  }
+  return undefined;
+}
+
+/** The same question in another question frame: "How do I X?" / "What's the best way to X?" / ... */
+function reframe(text: string, random: () => number): string | undefined {
+  const m = /^(?:how (?:do|can|should) i|how to|what(?:'s| is) the (?:best |easiest )?way to|is there a way to) (.+?)\??$/i.exec(text.trim());
+  if (!m) return undefined;
+  const rest = m[1]!;
+  const frames = [`How do I ${rest}?`, `How can I ${rest}?`, `What's the best way to ${rest}?`, `how to ${rest}`, `Is there a way to ${rest}?`, `What is the way to ${rest}?`, `I want to ${rest}. How?`];
+  const options = frames.filter((f) => f.toLowerCase() !== text.trim().toLowerCase());
+  return options[Math.floor(random() * options.length)];
+}
+
+/** Modifiers that narrow what a noun covers: "delete files" and "delete hidden files" differ. */
+const QUALIFIERS = ['hidden', 'empty', 'nested', 'remote', 'encrypted', 'large', 'private', 'temporary', 'duplicate', 'broken', 'unused', 'public', 'frozen', 'wireless', 'organic', 'foreign', 'annual', 'cracked', 'second', 'outdoor', 'electric', 'vintage', 'shared', 'compressed'];
+
+/** Adds a qualifier before a noun (after the / a / my / your), or removes one that is there. */
+function changeQualifier(text: string, random: () => number): string | undefined {
+  const present = new RegExp(`\\b(${QUALIFIERS.join('|')}) `, 'i').exec(text);
+  if (present && random() < 0.3) return text.slice(0, present.index) + text.slice(present.index + present[0].length);
+  const spots = [...text.matchAll(/\b(the|a|an|my|your|our|this) (?=[a-z]{3,})/g)];
+  if (!spots.length) return undefined;
+  const at = spots[Math.floor(random() * spots.length)]!;
+  let q = QUALIFIERS[Math.floor(random() * QUALIFIERS.length)]!;
+  const det = at[1] === 'a' || at[1] === 'an' ? (/^[aeiou]/.test(q) ? 'an' : 'a') : at[1]!;
+  return text.slice(0, at.index) + `${det} ${q} ` + text.slice(at.index! + at[0].length);
+}
+
+/** Replaces the last term (run of content words) with the last term of another prompt: same action, other object. */
+function changeObject(text: string, donor: string): string | undefined {
+  const last = (t: string) => {
+    const toks = [...t.matchAll(/[A-Za-z][\w.#+-]*|[^\sA-Za-z]+/g)];
+    const info = tokenize(t);
+    if (info.length !== toks.length) return undefined;
+    let end = info.length - 1;
+    while (end >= 0 && info[end]!.cls !== 'content') end--;
+    if (end < 0) return undefined;
+    let start = end;
+    while (start > 0 && info[start - 1]!.cls === 'content') start--;
+    return { from: toks[start]!.index!, to: toks[end]!.index! + toks[end]![0].length };
+  };
+  const mine = last(text);
+  const theirs = last(donor);
+  if (!mine || !theirs) return undefined;
+  const obj = donor.slice(theirs.from, theirs.to);
+  if (obj.toLowerCase() === text.slice(mine.from, mine.to).toLowerCase()) return undefined;
+  return text.slice(0, mine.from) + obj + text.slice(mine.to);
+}
+
+export function trainingPairs(root: string, seed = 4242, lex?: Lexicon): TrainPair[] {
   const random = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
   const out: TrainPair[] = [];
@@ -203,6 +297,22 @@ export function trainingPairs(root: string, seed = 4242): TrainPair[] {
     out.push({ a: `${t.replace(/[?.!]$/, '')} for ${n1} ${unit}?`, b: wrap(`${t.replace(/[?.!]$/, '')} for ${n2} ${unit}?`), label: false, kind: 'number' });
     const other = pick(texts);
     if (other !== t) out.push({ a: t, b: wrap(other), label: false, kind: 'other-topic' });
+    const target = changeTarget(t);
+    if (target && target !== t) out.push({ a: t, b: wrap(target), label: false, kind: 'target' });
+    const qual = changeQualifier(t, random);
+    if (qual && qual !== t) out.push({ a: t, b: wrap(qual), label: false, kind: 'qualifier' });
+    const obj = changeObject(t, pick(texts));
+    if (obj && obj !== t) out.push({ a: t, b: wrap(obj), label: false, kind: 'object' });
+    const frame = reframe(t, random);
+    if (frame) out.push({ a: t, b: random() < 0.5 ? frame : pick(FILLERS)(frame), label: true, kind: 'reframe' });
+    if (lex) {
+      for (let k = 0; k < 2; k++) {
+        const sib = sibling(t, lex, random);
+        if (sib && sib !== t) out.push({ a: t, b: wrap(sib), label: false, kind: 'sibling' });
+      }
+      const syn = synonym(t, lex, random);
+      if (syn && syn !== t) out.push({ a: t, b: random() < 0.5 ? syn : pick(FILLERS)(syn), label: true, kind: 'synonym' });
+    }
     const [f1, f2] = [pick(FORMATS), pick(FORMATS)];
     if (f1 !== f2) out.push({ a: `${t.replace(/[?.!]$/, '')} ${f1}`, b: `${t.replace(/[?.!]$/, '')} ${f2}`, label: false, kind: 'format' });
   }
@@ -211,6 +321,10 @@ export function trainingPairs(root: string, seed = 4242): TrainPair[] {
     out.push({ a: p.a, b: pick(FILLERS)(typo(p.b, random)), label: true, kind: 'paraphrase+filler' });
     const swapped = swapAroundRelation(p.b, random);
     if (swapped && swapped !== p.b) out.push({ a: p.a, b: swapped, label: false, kind: 'paraphrase-swap' });
+    const sib = lex ? sibling(p.b, lex, random) : undefined;
+    if (sib && sib !== p.b) out.push({ a: p.a, b: sib, label: false, kind: 'paraphrase-sibling' });
+    const target = changeTarget(p.b);
+    if (target && target !== p.b) out.push({ a: p.a, b: target, label: false, kind: 'paraphrase-target' });
   }
   // Role-swap frames and their same-role variants.
   for (const frame of FRAMES) {

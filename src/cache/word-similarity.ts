@@ -11,8 +11,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Cosine of two single words' vectors, or undefined when either word has no vector. */
-export type WordSimilarity = (a: string, b: string) => number | undefined;
+/**
+ * Cosine of two single words' vectors, or undefined when either word has no vector. `weight`,
+ * when the model has one, is the word's pooling weight (its row length in the table, before
+ * normalization): frequency-based (SIF), so rare, specific words weigh more than common ones.
+ */
+export type WordSimilarity = ((a: string, b: string) => number | undefined) & {
+  weight?: (word: string) => number | undefined;
+  /**
+   * Cosine on the model's other columns when word comparison uses only the leading ones
+   * (static-glove-wordnet-en: the GloVe block). Distributional: high for words used alike,
+   * co-hyponyms included ("sodium" / "potassium", "Iceland" / "Ireland"), which is what tells a
+   * sibling swapped in from an unrelated word.
+   */
+  related?: (a: string, b: string) => number | undefined;
+  /** The word is one token of the model's vocabulary (a real word, not a typo split into pieces). */
+  known?: (word: string) => boolean;
+};
 
 interface Tensor {
   name: string;
@@ -145,27 +160,52 @@ export function createWordSimilarityFromTable(
   table: Int8Array,
   scales: Float32Array,
   dim: number,
-  /** Compare words on the first `cols` columns only (default all). */
+  /** Compare words on columns [from, cols) only (default all). */
   cols = dim,
+  from = 0,
 ): WordSimilarity {
+  const related = cols < dim ? createWordSimilarityFromTable(split, table, scales, dim, dim, cols) : undefined;
   const cache = new Map<string, Float32Array | null>();
+  const weights = new Map<string, number | null>();
+  const weight = (word: string): number | undefined => {
+    let w = weights.get(word);
+    if (w === undefined) {
+      const ids = split(word.toLowerCase());
+      w = null;
+      if (ids && ids.length) {
+        // The mean row over the word's pieces (what the embedder pools for it), its length.
+        const acc = new Float32Array(dim);
+        for (const id of ids) {
+          const s = scales[id]!;
+          const off = id * dim;
+          for (let i = 0; i < dim; i++) acc[i]! += (table[off + i]! * s) / ids.length;
+        }
+        let n = 0;
+        for (let i = 0; i < dim; i++) n += acc[i]! * acc[i]!;
+        w = Math.sqrt(n);
+      }
+      if (weights.size >= 50_000) weights.delete(weights.keys().next().value!);
+      weights.set(word, w);
+    }
+    return w ?? undefined;
+  };
   const vector = (word: string): Float32Array | null => {
     let v = cache.get(word);
     if (v !== undefined) return v;
     const ids = split(word.toLowerCase());
     v = null;
     if (ids && ids.length) {
-      const acc = new Float32Array(cols);
+      const acc = new Float32Array(cols - from);
       for (const id of ids) {
         const s = scales[id]!;
-        const off = id * dim;
-        for (let i = 0; i < cols; i++) acc[i]! += table[off + i]! * s;
+        const off = id * dim + from;
+        for (let i = 0; i < acc.length; i++) acc[i]! += table[off + i]! * s;
       }
       let n = 0;
-      for (let i = 0; i < cols; i++) n += acc[i]! * acc[i]!;
+      for (let i = 0; i < acc.length; i++) n += acc[i]! * acc[i]!;
       if (n > 0) {
         n = 1 / Math.sqrt(n);
-        for (let i = 0; i < cols; i++) acc[i]! *= n;
+        for (let i = 0; i < acc.length; i++) acc[i]! *= n;
         v = acc;
       }
     }
@@ -173,13 +213,15 @@ export function createWordSimilarityFromTable(
     cache.set(word, v);
     return v;
   };
-  return (a, b) => {
+  const similarity = (a: string, b: string): number | undefined => {
     if (a === b) return 1;
     const va = vector(a);
     const vb = vector(b);
     if (!va || !vb) return undefined;
     let dot = 0;
-    for (let i = 0; i < cols; i++) dot += va[i]! * vb[i]!;
+    for (let i = 0; i < va.length; i++) dot += va[i]! * vb[i]!;
     return dot;
   };
+  const known = (word: string): boolean => split(word.toLowerCase())?.length === 1;
+  return Object.assign(similarity, { weight, related, known });
 }

@@ -8,7 +8,9 @@
  */
 import { sameWord, tokenize, type Token } from './text.js';
 
-export type WordSimilarity = (a: string, b: string) => number | undefined;
+import type { WordSimilarity } from '../word-similarity.js';
+
+export type { WordSimilarity };
 
 export interface Chunk {
   start: number;
@@ -63,6 +65,27 @@ export function read(text: string): Reading {
 
 const isTerm = (t: Token) => t.cls === 'content' || t.cls === 'number';
 
+/**
+ * The same word up to inflection or a typo; but two different words of the vocabulary one edit
+ * apart ("Iceland" / "Ireland", "form" / "from") are two words, not a typo.
+ */
+function nearWord(p: string, q: string, sim?: WordSimilarity): boolean {
+  if (p === q) return true;
+  if (!sameWord(p, q)) return false;
+  if (!sim?.known || inflected(p, q)) return true;
+  return !(sim.known(p) && sim.known(q));
+}
+
+function inflected(p: string, q: string): boolean {
+  const [s, l] = p.length <= q.length ? [p, q] : [q, p];
+  return l.startsWith(s);
+}
+
+/** A name: capitalized inside a sentence, or mixed case / letters with digits (PostgreSQL, ES2022). */
+export function isName(t: Token): boolean {
+  return (/^\p{Lu}/u.test(t.raw) && !t.sentenceStart) || /\p{Ll}\p{Lu}/u.test(t.raw) || /\p{L}\d|\d\p{L}/u.test(t.raw);
+}
+
 export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
   const ta = a.tokens;
   const tb = b.tokens;
@@ -78,7 +101,7 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
     b.chunks.forEach((cb, j) => {
       let shared = 0;
       for (let x = ca.start; x < ca.end; x++) {
-        for (let y = cb.start; y < cb.end; y++) if (ta[x]!.norm === tb[y]!.norm || sameWord(ta[x]!.norm, tb[y]!.norm)) (shared++, (y = cb.end));
+        for (let y = cb.start; y < cb.end; y++) if (nearWord(ta[x]!.norm, tb[y]!.norm, sim)) (shared++, (y = cb.end));
       }
       if (shared === 0) return;
       const la = ca.end - ca.start;
@@ -100,7 +123,7 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
     tokenBtoA[y] = x;
     matchKind[x] = kind;
   };
-  const pass = (kind: number, test: (p: string, q: string) => boolean, withinChunks: boolean) => {
+  const pass = (kind: number, test: (p: string, q: string) => boolean, withinChunks: boolean, names = true) => {
     for (let x = 0; x < ta.length; x++) {
       if (tokenAtoB[x]! >= 0 || !isTerm(ta[x]!)) continue;
       const cbIndex = a.chunkOf[x]! >= 0 ? chunkAtoB[a.chunkOf[x]!]! : -1;
@@ -109,6 +132,7 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
       const to = withinChunks ? b.chunks[cbIndex]!.end : tb.length;
       for (let y = from; y < to; y++) {
         if (tokenBtoA[y]! >= 0 || !isTerm(tb[y]!) || tb[y]!.cls !== ta[x]!.cls) continue;
+        if (!names && (isName(ta[x]!) || isName(tb[y]!))) continue;
         if (test(ta[x]!.norm, tb[y]!.norm)) {
           link(x, y, kind);
           break;
@@ -117,11 +141,12 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
     }
   };
   const same = (p: string, q: string) => p === q;
-  const near = (p: string, q: string) => sameWord(p, q);
+  const near = (p: string, q: string) => nearWord(p, q, sim);
   pass(1, same, true);
   pass(2, near, true);
   pass(1, same, false);
   pass(2, near, false);
-  if (sim) pass(3, (p, q) => p.length >= 3 && q.length >= 3 && (sim(p, q) ?? -1) >= SYNONYM_MATCH, false);
+  // Names have no synonyms: "PostgreSQL" / "MySQL" share spelling, not meaning.
+  if (sim) pass(3, (p, q) => p.length >= 3 && q.length >= 3 && (sim(p, q) ?? -1) >= SYNONYM_MATCH, false, false);
   return { a, b, tokenAtoB, tokenBtoA, matchKind, chunkAtoB, chunkBtoA };
 }

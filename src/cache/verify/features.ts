@@ -5,7 +5,7 @@
  */
 import type { GuardFindings } from '../guard.js';
 import { lexicalSimilarity } from '../hybrid-score.js';
-import { align, read, type Alignment, type Reading, type WordSimilarity } from './alignment.js';
+import { align, isName, read, type Alignment, type Reading, type WordSimilarity } from './alignment.js';
 import { QUANTIFIERS } from './text.js';
 import { compareRoles, type RoleReport } from './roles.js';
 
@@ -29,6 +29,13 @@ export const FEATURE_NAMES = [
   'substitution',
   'quantifierMismatch',
   'slotSubstitution',
+  'idfCoverMin',
+  'idfCoverMax',
+  'innerUnmatchedMin',
+  'innerUnmatchedMax',
+  'whMismatch',
+  'siblingSlot',
+  'nameUnmatched',
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
@@ -77,35 +84,128 @@ function quantifierMismatch(qa: string[], qb: string[]): number {
  * the text's start / end): "install Nginx on [CentOS]" / "install Nginx on [Debian]". Context
  * sentences add words on one side only; a near-synonym is matched already (alignment).
  */
-function slotSubstitutions(al: Alignment): number {
+function slotSubstitutions(al: Alignment): { count: number; pairs: [string, string][] } {
   const { a, b } = al;
   const term = (r: Reading, i: number) => r.tokens[i]!.cls === 'content' || r.tokens[i]!.cls === 'number';
   let count = 0;
-  let leftA = -1;
+  const pairs: [string, string][] = [];
   let leftB = -1;
-  let pendingA = false;
-  const flush = (rightA: number, rightB: number) => {
-    if (pendingA && leftB < rightB) {
+  let pendingA: string[] = [];
+  const flush = (rightB: number) => {
+    if (pendingA.length && leftB < rightB) {
+      let found = false;
       for (let y = leftB + 1; y < rightB; y++) {
         if (term(b, y) && al.tokenBtoA[y]! < 0) {
-          count++;
-          break;
+          found = true;
+          for (const w of pendingA) if (pairs.length < 16) pairs.push([w, b.tokens[y]!.raw.toLowerCase()]);
         }
       }
+      if (found) count++;
     }
-    pendingA = false;
-    leftA = rightA;
+    pendingA = [];
     leftB = rightB;
   };
   for (let x = 0; x < a.tokens.length; x++) {
     if (!term(a, x)) continue;
     const y = al.tokenAtoB[x]!;
-    if (y < 0) pendingA = true;
-    else if (y > leftB) flush(x, y);
-    else pendingA = false; // order broken: a moved clause, not a slot
+    if (y < 0) pendingA.push(a.tokens[x]!.raw.toLowerCase());
+    else if (y > leftB) flush(y);
+    else pendingA = []; // order broken: a moved clause, not a slot
   }
-  flush(a.tokens.length, b.tokens.length);
-  return count;
+  flush(b.tokens.length);
+  return { count, pairs };
+}
+
+/**
+ * How specific a word is, 0..1: -log p(w) from the model's pooling weight (SIF a / (a + p(w)),
+ * word-similarity.ts), over log(1e7). Words the model does not know, and numbers, count as rare.
+ */
+const SIF_A = 1e-3;
+export function specificity(t: { raw: string; cls: string }, sim?: WordSimilarity): number {
+  if (t.cls === 'number') return 1;
+  const w = sim?.weight?.(t.raw.toLowerCase());
+  if (w === undefined || !(w > 0)) return 1;
+  if (w >= 1) return 1;
+  const p = Math.max(1e-7, (SIF_A * (1 - w)) / w);
+  return Math.min(1, Math.max(0, -Math.log(p) / Math.log(1e7)));
+}
+
+/** Sentences holding at least one aligned term: the shared question (the rest is context). */
+function alignedSentences(r: Reading, matched: Int32Array): Set<number> {
+  const out = new Set<number>();
+  matched.forEach((y, x) => y >= 0 && out.add(r.sentenceOf[x]!));
+  return out;
+}
+
+interface SideWeights {
+  /** IDF-weighted share of the content terms matched on the other side. */
+  cover: number;
+  /** Summed specificity of unmatched terms inside the shared question's sentences. */
+  inner: number;
+  /** Unmatched names inside those sentences. */
+  names: number;
+}
+
+function sideWeights(r: Reading, matched: Int32Array, sim?: WordSimilarity): SideWeights {
+  const shared = alignedSentences(r, matched);
+  let total = 0;
+  let covered = 0;
+  let inner = 0;
+  let names = 0;
+  r.tokens.forEach((t, i) => {
+    if (t.cls !== 'content' && t.cls !== 'number') return;
+    const w = specificity(t, sim);
+    total += w;
+    if (matched[i]! >= 0) covered += w;
+    else if (shared.has(r.sentenceOf[i]!)) {
+      inner += w;
+      if (isName(t)) names++;
+    }
+  });
+  return { cover: total === 0 ? 1 : covered / total, inner, names };
+}
+
+/**
+ * What the question asks for: a reason, a place, a time, a person, an amount, a way, a thing.
+ * Read from the first question word of each sentence holding aligned terms.
+ */
+type Target = 'why' | 'where' | 'when' | 'who' | 'quantity' | 'manner' | 'what';
+function targets(r: Reading, matched: Int32Array): Set<Target> {
+  const shared = alignedSentences(r, matched);
+  const out = new Set<Target>();
+  const seen = new Set<number>();
+  const toks = r.tokens;
+  for (let i = 0; i < toks.length; i++) {
+    const s = r.sentenceOf[i]!;
+    if (!shared.has(s) || seen.has(s)) continue;
+    const w = toks[i]!.norm;
+    const next = toks[i + 1]?.norm ?? '';
+    let t: Target | undefined;
+    if (w === 'why') t = 'why';
+    else if (w === 'how' && next === 'come') t = 'why';
+    else if (w === 'how') t = /^(many|much|long|often|far|old|big|large|tall|fast)$/.test(next) ? 'quantity' : 'manner';
+    else if (w === 'where') t = 'where';
+    else if (w === 'when') t = 'when';
+    else if (w === 'who' || w === 'whom' || w === 'whose') t = 'who';
+    else if (w === 'what' || w === 'which') {
+      const ahead = toks.slice(i + 1, i + 5).map((x) => x.norm);
+      t = /^(make|makes|made|cause|causes|caused)$/.test(toks[i + 1]?.raw.toLowerCase() ?? '') ? 'why' : ahead.includes('way') || ahead.includes('ways') || ahead.includes('step') ? 'manner' : 'what';
+    }
+    if (t) {
+      out.add(t);
+      seen.add(s);
+    }
+  }
+  return out;
+}
+
+/** 1 when both prompts ask for different kinds of answer ("why" / "how"); way / thing / amount are close. */
+function targetMismatch(x: Set<Target>, y: Set<Target>): number {
+  if (x.size === 0 || y.size === 0) return 0;
+  for (const t of x) if (y.has(t)) return 0;
+  const soft = new Set<Target>(['manner', 'what', 'quantity']);
+  for (const t of x) for (const u of y) if (!(soft.has(t) && soft.has(u))) return 1;
+  return 0;
 }
 
 function contentCount(r: Reading): number {
@@ -137,6 +237,12 @@ export function pairFeatures(cosine: number, a: Reading, b: Reading, ctx: Featur
   const negA = attached(a, al.tokenAtoB, isNegation).length;
   const negB = attached(b, al.tokenBtoA, isNegation).length;
   const f = ctx.findings(a.text, b.text);
+  const sim = ctx.wordSimilarity;
+  const wa = sideWeights(a, al.tokenAtoB, sim);
+  const wb = sideWeights(b, al.tokenBtoA, sim);
+  const slots = slotSubstitutions(al);
+  let sibling = 0;
+  if (sim?.related) for (const [p, q] of slots.pairs) sibling = Math.max(sibling, sim.related(p, q) ?? 0);
   const values = new Float64Array([
     Number.isNaN(cosine) ? 0 : cosine,
     lexicalSimilarity(a.text, b.text),
@@ -156,7 +262,14 @@ export function pairFeatures(cosine: number, a: Reading, b: Reading, ctx: Featur
     f.direction ? 1 : 0,
     f.substitution ? 1 : 0,
     quantifierMismatch(attached(a, al.tokenAtoB, isQuantifier), attached(b, al.tokenBtoA, isQuantifier)),
-    Math.min(3, slotSubstitutions(al)),
+    Math.min(3, slots.count),
+    Math.min(wa.cover, wb.cover),
+    Math.max(wa.cover, wb.cover),
+    Math.min(4, Math.min(wa.inner, wb.inner)),
+    Math.min(4, Math.max(wa.inner, wb.inner)),
+    targetMismatch(targets(a, al.tokenAtoB), targets(b, al.tokenBtoA)),
+    Math.max(0, sibling),
+    Math.min(2, Math.min(wa.names, wb.names)),
   ]);
   return { values, roles };
 }

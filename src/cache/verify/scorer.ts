@@ -3,6 +3,12 @@
  * offline by bench/train-verifier.ts on pairs the project generates itself and stored as
  * models/<model>/verifier.json. Its output, the probability that the new prompt asks the same
  * question as the stored one, is the score the cache compares with its threshold.
+ *
+ * Two factors multiply (a noisy AND): `gate` asks "same topic?" from the similarity features
+ * (cosine, coverage of the specific words), `weights` asks "same details?" from the mismatch
+ * features (roles, numbers, negation, a sibling swapped in, the question's target). One linear
+ * model cannot say both: near-identical hard negatives teach it that similarity is suspicious,
+ * and then unrelated prompts with no mismatch to find score high.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +22,8 @@ export interface VerifierWeights {
   scale: number[];
   weights: number[];
   bias: number;
+  /** The "same topic" factor (same standardized features), multiplied in when present. */
+  gate?: { weights: number[]; bias: number };
   /** Served default threshold on the probability, from `make calibrate` on the dev split. */
   threshold?: number;
   /** Candidates below this embedding cosine are not scored (they cannot reach any threshold in practice). */
@@ -30,8 +38,13 @@ export function sigmoid(z: number): number {
 
 export function probability(w: VerifierWeights, x: ArrayLike<number>): number {
   let z = w.bias;
-  for (let i = 0; i < w.weights.length; i++) z += w.weights[i]! * ((x[i]! - w.mean[i]!) / w.scale[i]!);
-  return sigmoid(z);
+  let g = w.gate?.bias ?? 0;
+  for (let i = 0; i < w.weights.length; i++) {
+    const v = (x[i]! - w.mean[i]!) / w.scale[i]!;
+    z += w.weights[i]! * v;
+    if (w.gate) g += w.gate.weights[i]! * v;
+  }
+  return w.gate ? sigmoid(z) * sigmoid(g) : sigmoid(z);
 }
 
 export function validateWeights(w: VerifierWeights, source: string): VerifierWeights {
@@ -42,7 +55,8 @@ export function validateWeights(w: VerifierWeights, source: string): VerifierWei
     w.features.every((f, i) => f === FEATURE_NAMES[i]) &&
     [w.mean, w.scale, w.weights].every((a) => Array.isArray(a) && a.length === n && a.every(Number.isFinite)) &&
     w.scale.every((s) => s > 0) &&
-    Number.isFinite(w.bias);
+    Number.isFinite(w.bias) &&
+    (w.gate === undefined || (Array.isArray(w.gate.weights) && w.gate.weights.length === n && w.gate.weights.every(Number.isFinite) && Number.isFinite(w.gate.bias)));
   if (!ok) throw new Error(`${source}: verifier weights do not match this version's features (${FEATURE_NAMES.join(', ')}); retrain with make train-verifier`);
   return w;
 }
