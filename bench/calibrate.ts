@@ -28,7 +28,7 @@ const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/
 
 /**
  * With a learned verifier (models/<model>/verifier.json): the served default is the lowest
- * verifier score keeping precision >= target on the adversarial set's dev split (data/eval; the
+ * verifier score keeping precision >= target, at 95% confidence, on the adversarial set's dev split (data/eval; the
  * test split is never read here). Prints it with the dev split per kind and writes the same text
  * to a new dated file under bench/results/.
  */
@@ -49,7 +49,7 @@ async function calibrateVerifier(root: string, model: string, modelsDir: string,
   }
   const hit = scores.map((s) => s >= c.threshold);
   const q = hitQuality(labels, hit);
-  out.push('', `CACHE_SIMILARITY_THRESHOLD=${c.threshold}`, '', `Dev: precision ${pct(q.precision)}, recall ${pct(q.recall)}, hit rate ${pct(q.hitRate)}. Served default now: ${weights.threshold} (models/${model}/verifier.json).`, '');
+  out.push('', `CACHE_SIMILARITY_THRESHOLD=${c.threshold}`, '', `Dev: precision ${pct(q.precision)} (95% lower bound ${pct(c.lowerBound)}), recall ${pct(q.recall)}, hit rate ${pct(q.hitRate)}. Served default now: ${weights.threshold} (models/${model}/verifier.json).`, '');
   for (const k of perKind(dev, hit)) out.push(`  ${k.kind.padEnd(10)} should ${k.shouldHit ? 'hit ' : 'miss'}  served ${k.hits}/${k.pairs}`);
   const text = out.join('\n') + '\n';
   process.stdout.write(text);

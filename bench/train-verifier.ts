@@ -174,10 +174,10 @@ async function main(): Promise<void> {
   if (!cal) throw new Error('no threshold reaches the target precision on dev');
   weights.threshold = cal.threshold;
   weights.trainedOn = `bench/lib/verifier-training.ts: ${tp.length} project-generated pairs`;
-  weights.calibratedOn = `data/eval/adversarial-dev.jsonl (${dev.length} pairs), precision >= ${TARGET_PRECISION}`;
+  weights.calibratedOn = `data/eval/adversarial-dev.jsonl (${dev.length} pairs), precision >= ${TARGET_PRECISION} at 95% confidence (Wilson lower bound)`;
   const hit = scores.map((s) => s >= cal.threshold);
   const q = hitQuality(labels, hit);
-  console.log(`dev at ${cal.threshold}: precision ${q.precision.toFixed(3)}, recall ${q.recall.toFixed(3)}`);
+  console.log(`dev at ${cal.threshold}: precision ${q.precision.toFixed(3)} (95% lower bound ${cal.lowerBound.toFixed(3)}), recall ${q.recall.toFixed(3)}`);
   for (const k of perKind(dev, hit)) console.log(`  ${k.kind.padEnd(10)} ${k.shouldHit ? 'hit ' : 'miss'} ${k.hits}/${k.pairs}`);
   if (process.env.TRAIN_WRITE === '0') return;
   const file = path.join(modelsDir, model, 'verifier.json');

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { align, read } from '../src/cache/verify/alignment.js';
 import { compareRoles } from '../src/cache/verify/roles.js';
+import { FEATURE_NAMES, pairFeatures, specificity } from '../src/cache/verify/features.js';
 import { loadVerifierWeights } from '../src/cache/verify/scorer.js';
 import { createVerifier, type Verifier } from '../src/cache/verify/verifier.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
@@ -97,5 +98,109 @@ describe('verifier: decisions with the real embedder and the committed weights',
     expect((await scoreOf('How tall is Mount Fuji?', 'How tall is Mount Fuji?')).score).to.equal(1);
     const { validateWeights } = await import('../src/cache/verify/scorer.js');
     expect(() => validateWeights({ features: ['cosine'], mean: [0], scale: [1], weights: [1], bias: 0 }, 'x.json')).to.throw(/retrain/);
+  });
+});
+
+// The default model (static-glove-wordnet-en) with its committed verifier: each kind of near-miss
+// the verifier's generated training covers, with prompts written for these tests.
+describe('verifier: the default model on each kind (examples written for these tests)', function () {
+  this.timeout(120_000);
+  const DEFAULT = 'static-glove-wordnet-en';
+  let embedder: Embedder;
+  let verifier: Verifier;
+  let threshold: number;
+
+  before(async () => {
+    embedder = await createTransformersEmbedder({ model: DEFAULT, modelsDir, allowRemote: false });
+    const weights = loadVerifierWeights(modelsDir, DEFAULT);
+    expect(weights, `models/${DEFAULT}/verifier.json`).to.not.equal(undefined);
+    threshold = weights!.threshold!;
+    verifier = createVerifier(weights!, { wordSimilarity: loadWordSimilarity(modelsDir, DEFAULT) });
+  });
+  after(async () => embedder?.close?.());
+
+  const score = async (a: string, b: string) => {
+    const [va, vb] = await embedder.embed([a, b]);
+    let dot = 0;
+    for (let i = 0; i < va!.length; i++) dot += va![i]! * vb![i]!;
+    return verifier.score(dot, a, b).score;
+  };
+  const hits = async (a: string, b: string) => expect(await score(a, b), `${a} | ${b}`).to.be.at.least(threshold);
+  const misses = async (a: string, b: string) => expect(await score(a, b), `${a} | ${b}`).to.be.below(threshold);
+
+  it('serves reordering, filler, typos, context sentences and a light rewording', async () => {
+    await hits('In Rust, how do I read a file line by line?', 'How do I read a file line by line in Rust?');
+    await hits('What is a monad in Haskell?', 'Hello! Quick one: what is a monad in Haskell? Many thanks.');
+    await hits('How do I rotate a PDF page permanently?', 'How do I rotate a PDF page permanantly?');
+    await hits('How do I unzip a tar.gz archive on Linux?', 'I downloaded some source code from a mirror and it came as a tarball. How do I unzip a tar.gz archive on Linux?');
+    await hits('How do I delete a branch in git?', 'How can I delete a git branch?');
+  });
+
+  it('refuses a sibling swapped in: another element, distro, animal, food, material', async () => {
+    await misses('What is the boiling point of ethanol?', 'What is the boiling point of methanol?');
+    await misses('How do I install Redis on Fedora?', 'How do I install Redis on Arch Linux?');
+    await misses('Which vaccines does a puppy need?', 'Which vaccines does a kitten need?');
+    await misses('How many calories are in an avocado?', 'How many calories are in a banana?');
+    await misses('How do I repaint a wooden door?', 'How do I repaint a metal door?');
+  });
+
+  it('refuses a name one letter from another name', async () => {
+    await misses('What is the capital of Austria?', 'What is the capital of Australia?');
+  });
+
+  it('refuses a changed action or object on the same terms', async () => {
+    await misses('How do I encrypt a folder on macOS?', 'How do I compress a folder on macOS?');
+    await misses('How do I sort a list of tuples in Python?', 'How do I sort a list of dictionaries in Python?');
+  });
+
+  it('refuses another question target: why / how, where / when', async () => {
+    await misses('Why does my sourdough bread come out flat?', 'How does my sourdough bread come out flat?');
+    await misses('Where should I store fresh ginger?', 'When should I store fresh ginger?');
+  });
+
+  it('refuses an unrelated prompt that shares nothing to disagree on', async () => {
+    await misses('How do I make my tomato plants grow faster?', 'Write a limerick about a lighthouse keeper.');
+  });
+
+  it('refuses changed numbers, negation and swapped roles', async () => {
+    await misses('How do I train for a half marathon in 12 weeks?', 'How do I train for a half marathon in 8 weeks?');
+    await misses('Is it safe to eat raw cookie dough?', 'Is it not safe to eat raw cookie dough?');
+    await misses('How do I convert miles to kilometers?', 'How do I convert kilometers to miles?');
+  });
+});
+
+describe('verifier: features for specific words, names and question targets', () => {
+  const sim = loadWordSimilarity(modelsDir, 'static-glove-wordnet-en');
+  const feature = (name: string, a: string, b: string) => {
+    const values = pairFeatures(0.9, read(a), read(b), { wordSimilarity: sim, findings: () => ({}) as never }).values;
+    return values[FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number])]!;
+  };
+
+  it('reads the question target and tells why from how, but not "what is the way" from how', () => {
+    expect(feature('whMismatch', 'Why do cats purr?', 'How do cats purr?')).to.equal(1);
+    expect(feature('whMismatch', 'Where is the fuse box in a flat?', 'When is the fuse box in a flat checked?')).to.equal(1);
+    expect(feature('whMismatch', 'How do I descale a kettle?', "What's the best way to descale a kettle?")).to.equal(0);
+    expect(feature('whMismatch', 'Why is my kettle so loud?', 'What makes my kettle so loud?')).to.equal(0);
+  });
+
+  it('weighs a specific word above a common one', () => {
+    expect(specificity({ raw: 'kettle', cls: 'content' }, sim)).to.be.above(specificity({ raw: 'thing', cls: 'content' }, sim));
+    expect(specificity({ raw: '42', cls: 'number' }, sim)).to.equal(1);
+  });
+
+  it('does not align two names by spelling, nor two real words one letter apart', () => {
+    const al = align(read('How do I back up PostgreSQL on Windows?'), read('How do I back up MySQL on Windows?'), sim);
+    const pg = read('How do I back up PostgreSQL on Windows?').tokens.findIndex((t) => t.raw === 'PostgreSQL');
+    expect(al.tokenAtoB[pg]).to.equal(-1);
+    const a = read('Flights from Austria to Spain');
+    const at = a.tokens.findIndex((t) => t.raw === 'Austria');
+    expect(align(a, read('Flights from Australia to Spain'), sim).tokenAtoB[at]).to.equal(-1);
+    // A typo is still a typo.
+    expect(align(a, read('Flights from Austira to Spain'), sim).tokenAtoB[at]).to.be.at.least(0);
+  });
+
+  it('sees the same sibling distance in a swapped term as the model does', () => {
+    expect(feature('siblingSlot', 'What is the atomic number of cobalt?', 'What is the atomic number of nickel?')).to.be.above(0.3);
+    expect(feature('siblingSlot', 'What is the atomic number of cobalt?', 'What is the atomic number of cobalt?')).to.equal(0);
   });
 });

@@ -10,7 +10,7 @@ import { createVerifier } from '../../src/cache/verify/verifier.js';
 import type { VerifierWeights } from '../../src/cache/verify/scorer.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import { embedAll } from './evaluate.js';
-import { cosine, recallAtPrecision, type Scored } from './metrics.js';
+import { cosine } from './metrics.js';
 
 export interface Pair {
   a: string;
@@ -36,20 +36,41 @@ export function verifierScores(weights: VerifierWeights, pairs: Pair[], cos: num
 }
 
 /**
- * The served threshold: the lowest that keeps precision >= target on the scored pairs, rounded up
- * to 4 decimals, never below 0.5 (the floor x-cache-threshold accepts).
+ * One-sided 95% lower confidence bound (Wilson score) of a proportion `ok` of `n`: the precision
+ * the hits at a threshold show with a margin for how few there are.
  */
-export function thresholdAtPrecision(scores: number[], labels: boolean[], target: number): { threshold: number; precision: number; recall: number } | undefined {
-  const items: Scored[] = scores.map((score, i) => ({ score, label: labels[i]! }));
-  const op = recallAtPrecision(items, target);
-  if (!Number.isFinite(op.threshold)) return undefined;
-  const threshold = Math.max(0.5, Math.ceil(op.threshold * 1e4) / 1e4);
+export function wilsonLower(ok: number, n: number, z = 1.645): number {
+  if (n === 0) return 0;
+  const p = ok / n;
+  const z2 = z * z;
+  return (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/**
+ * The served threshold: the lowest (most recall) at which the precision of the hits is at least
+ * `target` with 95% confidence (Wilson lower bound, not the point estimate: on a dev split of a
+ * few hundred pairs one lucky pair would otherwise decide), rounded down to 4 decimals (so the
+ * pair at the boundary still hits), never below 0.5 (the floor x-cache-threshold accepts).
+ */
+export function thresholdAtPrecision(scores: number[], labels: boolean[], target: number): { threshold: number; precision: number; recall: number; lowerBound: number } | undefined {
+  const order = scores.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]!);
+  const pos = labels.filter(Boolean).length;
   let tp = 0;
   let fp = 0;
-  let pos = 0;
-  items.forEach((x) => {
-    if (x.label) pos++;
-    if (x.score >= threshold) x.label ? tp++ : fp++;
+  let best: number | undefined;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    labels[i] ? tp++ : fp++;
+    // Only at the end of a run of equal scores: a threshold takes all of them.
+    if (k + 1 < order.length && scores[order[k + 1]!] === scores[i]) continue;
+    if (wilsonLower(tp, tp + fp) >= target) best = scores[i];
+  }
+  if (best === undefined) return undefined;
+  const threshold = Math.max(0.5, Math.floor(best * 1e4) / 1e4);
+  tp = 0;
+  fp = 0;
+  scores.forEach((s, i) => {
+    if (s >= threshold) labels[i] ? tp++ : fp++;
   });
-  return { threshold, precision: tp + fp ? tp / (tp + fp) : NaN, recall: pos ? tp / pos : NaN };
+  return { threshold, precision: tp + fp ? tp / (tp + fp) : NaN, recall: pos ? tp / pos : NaN, lowerBound: wilsonLower(tp, tp + fp) };
 }
