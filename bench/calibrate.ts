@@ -30,7 +30,7 @@ const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/
  * With a learned verifier (models/<model>/verifier.json): the served default is the lowest
  * verifier score keeping precision >= target, at 95% confidence, on the adversarial set's dev split (data/eval; the
  * test split is never read here). Prints it with the dev split per kind and writes the same text
- * to a new dated file under bench/results/.
+ * to a new dated file under bench/results/tmp/ (ignored: make calibrate never dirties the work tree).
  */
 async function calibrateVerifier(root: string, model: string, modelsDir: string, weights: VerifierWeights, target: number): Promise<void> {
   const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
@@ -53,7 +53,7 @@ async function calibrateVerifier(root: string, model: string, modelsDir: string,
   for (const k of perKind(dev, hit)) out.push(`  ${k.kind.padEnd(10)} should ${k.shouldHit ? 'hit ' : 'miss'}  served ${k.hits}/${k.pairs}`);
   const text = out.join('\n') + '\n';
   process.stdout.write(text);
-  const file = path.join(root, 'bench', 'results', `calibrate-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.txt`);
+  const file = path.join(root, 'bench', 'results', 'tmp', `calibrate-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.txt`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   log(`calibrate: wrote ${path.relative(root, file)}`);
