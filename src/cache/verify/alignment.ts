@@ -148,5 +148,28 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
   pass(2, near, false);
   // Names have no synonyms: "PostgreSQL" / "MySQL" share spelling, not meaning.
   if (sim) pass(3, (p, q) => p.length >= 3 && q.length >= 3 && (sim(p, q) ?? -1) >= SYNONYM_MATCH, false, false);
+  // A compound written with a hyphen on one side and as separate words (or one word) on the
+  // other: "pour-over" / "pour over" / "pourover".
+  const joins = (from: Token[], to: Token[], fromTo: Int32Array, toFrom: Int32Array, aSide: boolean) => {
+    for (let x = 0; x < from.length; x++) {
+      const raw = from[x]!.raw.toLowerCase();
+      if (fromTo[x]! >= 0 || !raw.includes('-')) continue;
+      const parts = raw.split('-');
+      for (let y = 0; y + parts.length <= to.length; y++) {
+        const span = to.slice(y, y + parts.length).map((t) => t.raw.toLowerCase());
+        const glued = to[y]!.raw.toLowerCase() === parts.join('');
+        if (!glued && !span.every((w, k) => w === parts[k])) continue;
+        const n = glued ? 1 : parts.length;
+        if (to.slice(y, y + n).some((_, k) => toFrom[y + k]! >= 0)) continue;
+        fromTo[x] = y;
+        for (let k = 0; k < n; k++) toFrom[y + k] = x;
+        if (aSide) matchKind[x] = 2;
+        else matchKind[y] = 2;
+        break;
+      }
+    }
+  };
+  joins(ta, tb, tokenAtoB, tokenBtoA, true);
+  joins(tb, ta, tokenBtoA, tokenAtoB, false);
   return { a, b, tokenAtoB, tokenBtoA, matchKind, chunkAtoB, chunkBtoA };
 }

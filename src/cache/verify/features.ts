@@ -178,7 +178,8 @@ function targets(r: Reading, matched: Int32Array): Set<Target> {
   for (let i = 0; i < toks.length; i++) {
     const s = r.sentenceOf[i]!;
     if (!shared.has(s) || seen.has(s)) continue;
-    const w = toks[i]!.norm;
+    // "what's" / "how's" read as the question word.
+    const w = toks[i]!.norm.replace(/^(what|how|where|who|why|when)s$/, '$1');
     const next = toks[i + 1]?.norm ?? '';
     let t: Target | undefined;
     if (w === 'why') t = 'why';
@@ -221,12 +222,16 @@ export function pairFeatures(cosine: number, a: Reading, b: Reading, ctx: Featur
   let matchedA = 0;
   let synonyms = 0;
   al.tokenAtoB.forEach((y, x) => {
-    if (y < 0) return;
+    const c = a.tokens[x]!.cls;
+    if (y < 0 || (c !== 'content' && c !== 'number')) return;
     matchedA++;
     if (al.matchKind[x] === 3) synonyms++;
   });
   let matchedB = 0;
-  for (const x of al.tokenBtoA) if (x >= 0) matchedB++;
+  al.tokenBtoA.forEach((x, y) => {
+    const c = b.tokens[y]!.cls;
+    if (x >= 0 && (c === 'content' || c === 'number')) matchedB++;
+  });
   const coverA = na === 0 ? 1 : matchedA / na;
   const coverB = nb === 0 ? 1 : matchedB / nb;
   const chunksAligned = al.chunkAtoB.reduce((s, j) => s + (j >= 0 ? 1 : 0), 0);

@@ -33,7 +33,8 @@ export const FUNCTION_WORDS = new Set(
   good thing things something anything someone like want need know really actually use using used up down out off vs
   versus im ive id youre dont doesnt didnt isnt arent cant wont couldnt shouldnt wouldnt any much many lot quick question
   wondering appreciated appreciate advance hope doing well just simple simplest easiest easy best way ways cheers sorry
-  bother grateful morning evening afternoon greetings question wonder`
+  bother grateful morning evening afternoon greetings question wonder whats thats theres heres hes shes whos lets wheres
+  hows whys whens theyre theyve weve youve youd youll theyd ive itll`
     .split(/\s+/)
     .filter(Boolean),
 );
