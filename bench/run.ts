@@ -155,6 +155,8 @@ async function main(): Promise<void> {
       hitConnections: opts.perf.hitConnections,
       seed: opts.seed,
       cpuProfDir: process.env.BENCH_CPU_PROF_DIR || undefined,
+      // e.g. BENCH_GATEWAY_ENV='{"CACHE_STORE_URL":"memory://"}' to compare stores side by side.
+      gatewayEnv: process.env.BENCH_GATEWAY_ENV ? (JSON.parse(process.env.BENCH_GATEWAY_ENV) as Record<string, string>) : undefined,
     });
   }
 
