@@ -5,8 +5,11 @@
  * time and single-prompt embed latency, and calibrates the model's default similarity threshold
  * (lowest threshold keeping precision >= 0.97 with the guard on, all sets pooled).
  *
- * Writes bench/results/embedder-eval.{md,json} and models/<model>/gateway.json.
- * EVAL_WRITE=0 prints the table only (for tuning runs).
+ * Like every command a user runs, it leaves tracked files alone by default: the report
+ * (embedder-eval.{md,json}, served-quality.md) and the proposed gateway.json go to the ignored
+ * bench/results/tmp/eval-embedder-<time>/. BENCH_PUBLISH=1 publishes instead:
+ * bench/results/embedder-eval.{md,json} (cited by the README), a dated served-quality file, and the
+ * calibration merged into models/<model>/gateway.json. EVAL_WRITE=0 prints the table only.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -109,15 +112,16 @@ async function main(): Promise<void> {
   });
   console.log('\n' + md);
   if (!write) return;
+  const publish = process.env.BENCH_PUBLISH === '1';
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const outDir = publish ? path.join(root, 'bench', 'results') : path.join(root, 'bench', 'results', 'tmp', `eval-embedder-${stamp}`);
+  fs.mkdirSync(outDir, { recursive: true });
   if (served) {
-    const outFile = path.join(root, 'bench', 'results', `served-quality-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md`);
-    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    const outFile = path.join(outDir, publish ? `served-quality-${stamp}.md` : 'served-quality.md');
     fs.writeFileSync(outFile, `# Served hit quality\n\n${served}`);
     console.log(`eval-embedder: wrote ${path.relative(root, outFile)}`);
   }
 
-  const outDir = path.join(root, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
   const json = {
     model,
     dimension: embedder.dimension,
@@ -140,8 +144,10 @@ async function main(): Promise<void> {
   console.log(`eval-embedder: wrote ${path.relative(root, path.join(outDir, 'embedder-eval.md'))} and .json`);
 
   if (threshold !== undefined) {
-    const file = path.join(modelsDir, model, 'gateway.json');
-    const prev = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    const shipped = path.join(modelsDir, model, 'gateway.json');
+    // Unpublished: the model's file as it would become, next to the report; the model is untouched.
+    const file = publish ? shipped : path.join(outDir, 'gateway.json');
+    const prev = fs.existsSync(shipped) ? (JSON.parse(fs.readFileSync(shipped, 'utf8')) as Record<string, unknown>) : {};
     delete prev.note;
     // The served default (similarityThreshold) is chosen from the traffic replay of `make bench`,
     // where near-misses compete with true duplicates; the pairwise calibration is recorded next to
@@ -161,6 +167,9 @@ async function main(): Promise<void> {
     };
     fs.writeFileSync(file, JSON.stringify(next, null, 2) + '\n');
     console.log(`eval-embedder: pairwise-calibrated threshold ${threshold} -> pairwiseThreshold in ${path.relative(root, file)}`);
+  }
+  if (!publish) {
+    console.log(`eval-embedder: nothing tracked was changed; BENCH_PUBLISH=1 writes bench/results/embedder-eval.md and ${path.relative(root, path.join(modelsDir, model, 'gateway.json'))}`);
   }
 }
 
