@@ -19,7 +19,7 @@ import { createVerifier } from '../src/cache/verify/verifier.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
 import { readAllSets, repoRoot, sharedDataDir } from './lib/datasets.js';
 import { startGatewayChild, startGatewayInProcess, type GatewayHandle } from './lib/gateway-proc.js';
-import { benchOptions } from './lib/options.js';
+import { ALL_PARTS, benchOptions } from './lib/options.js';
 import { publishError, resultLocation } from './lib/output.js';
 import { runIndexScale } from './lib/part-index.js';
 import { runLatency } from './lib/part-latency.js';
@@ -27,6 +27,7 @@ import { runPerf } from './lib/part-perf.js';
 import { runScopes } from './lib/part-scopes.js';
 import { runMemory } from './lib/part-memory.js';
 import { runQuality } from './lib/part-quality.js';
+import { BOUND_PLOT_FILE, renderBoundPlot, runBound } from './lib/part-bound.js';
 import { runThroughput } from './lib/part-throughput.js';
 import { log } from './lib/progress.js';
 import { calibrations, PLOT_FILE, renderQualityPlot, renderSummary, type BenchReport } from './lib/report.js';
@@ -104,6 +105,11 @@ async function main(): Promise<void> {
       const rows = await servedQuality(root, embedder, verifierWeights, threshold, loadWordSimilarity(modelsDir, config.embedding.model), fs.existsSync(dataDir) ? readAllSets(dataDir).sets : []);
       servedMd = renderServedQuality(rows.filter((r) => r.set !== 'adversarial-dev'), threshold, embedder.name);
     }
+  }
+
+  if (opts.parts.includes('bound')) {
+    log(`bound: static thresholds vs error-bound mode, ${opts.bound.requests} requests per stream`);
+    report.bound = await runBound({ root, embedder, modelsDir, model: opts.pricingModel, requests: opts.bound.requests, seed: opts.seed, verifyMaxRate: opts.bound.verifyMaxRate });
   }
 
   if (opts.parts.includes('latency') || opts.parts.includes('throughput')) {
@@ -189,13 +195,19 @@ async function main(): Promise<void> {
   await embedder.close?.();
   report.meta.durationSec = (performance.now() - started) / 1000;
 
-  const name = `${report.meta.generatedAt.slice(0, 10)}-${sha}${opts.mode === 'quick' ? '-quick' : ''}`;
-  const { outDir, latestFile, linkPrefix } = resultLocation({ root, name, quick: opts.mode === 'quick', env: process.env });
+  // A run of some parts only is named after them, and never replaces latest.md (which cites a whole run).
+  const partial = opts.parts.length < ALL_PARTS.length;
+  const name = `${report.meta.generatedAt.slice(0, 10)}-${sha}${opts.mode === 'quick' ? '-quick' : ''}${partial ? `-${opts.parts.join('+')}` : ''}`;
+  const location = resultLocation({ root, name, quick: opts.mode === 'quick', env: process.env });
+  const { outDir } = location;
+  const latestFile = partial ? undefined : location.latestFile;
+  const linkPrefix = location.linkPrefix;
   fs.mkdirSync(outDir, { recursive: true });
   const summary = renderSummary(report) + (servedMd ? `\n## Served hit quality on labelled pairs\n\n${servedMd}` : '');
   fs.writeFileSync(path.join(outDir, 'summary.md'), summary);
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(report, null, 1) + '\n');
   if (report.quality) fs.writeFileSync(path.join(outDir, PLOT_FILE), renderQualityPlot(report.quality));
+  if (report.bound) fs.writeFileSync(path.join(outDir, BOUND_PLOT_FILE), renderBoundPlot(report.bound));
   if (latestFile) {
     // latest.md sits one folder up: its links point into the run's folder.
     const latest = summary

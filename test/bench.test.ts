@@ -9,6 +9,7 @@ import { renderPerf, runPerf } from '../bench/lib/part-perf.js';
 import { renderScopes, runScopes } from '../bench/lib/part-scopes.js';
 import { calibrate, runQuality, type QualityReport } from '../bench/lib/part-quality.js';
 import { runThroughput } from '../bench/lib/part-throughput.js';
+import { loadTrafficStreams } from '../bench/lib/part-bound.js';
 import { Savings, scoreDecisions, type QualityMetrics } from '../bench/lib/quality.js';
 import { calibrations, renderQualityPlot, renderSummary, type BenchReport } from '../bench/lib/report.js';
 import { gatewayEnv, tempDataDir } from '../bench/lib/replay.js';
@@ -251,5 +252,27 @@ describe('bench (quick mode on tiny inputs)', function () {
     expect(svg.startsWith('<svg')).to.equal(true);
     expect(svg).to.include('<path');
     expect(svg.trim().endsWith('</svg>')).to.equal(true);
+  });
+});
+
+describe('bench part bound: traffic streams from the project data', () => {
+  it('keeps labelled duplicates in one meaning group and near-misses apart, in a reproducible stream', () => {
+    const root = path.resolve('.');
+    const streams = loadTrafficStreams(root, 300, 42);
+    expect(streams.map((s) => s.name)).to.deep.equal(['chat-assistant', 'adversarial-dev', 'adversarial-test']);
+    const dev = streams.find((s) => s.name === 'adversarial-dev')!;
+    expect(dev.requests).to.have.length(300);
+    expect(loadTrafficStreams(root, 300, 42)[1]!.requests).to.deep.equal(dev.requests);
+    // A request's group is the one of the labelled pair its wording came from.
+    const groupOfText = new Map<string, number>();
+    for (const [t, g] of dev.requests) {
+      if (groupOfText.has(t)) expect(groupOfText.get(t), t).to.equal(g);
+      groupOfText.set(t, g);
+    }
+    const groups = new Set(dev.requests.map(([, g]) => g));
+    expect(groups.size).to.be.greaterThan(30);
+    // Zipf popularity: the most asked group is asked far more than the median one.
+    const counts = [...groups].map((g) => dev.requests.filter(([, x]) => x === g).length).sort((a, b) => b - a);
+    expect(counts[0]!).to.be.greaterThan(5 * counts[Math.floor(counts.length / 2)]!);
   });
 });

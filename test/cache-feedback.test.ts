@@ -66,7 +66,7 @@ describe('POST /v1/cache/feedback (real gateway, embedder, index and store)', fu
     const line1 = lines.find((l) => l.event === 'cache_feedback' && l.requestId === first.headers.get('x-request-id'))!;
     const evidence = gw.cache.evidenceOf(line1.entry as number)!;
     expect(evidence.negativeFeedback).to.equal(1);
-    expect(evidence.obs).to.deep.equal([[Number(Number(first.headers.get('x-cache-similarity')).toFixed(4)), 1]]);
+    expect(evidence.obs).to.deep.equal([[Number(Number(first.headers.get('x-cache-similarity')).toFixed(4)), 1, 1]]);
     const second = await chat(gw, ask('Swift: how do I sort an array of structs by date?'), h);
     expect(second.headers.get('x-cache-status')).to.equal('semantic-hit');
     const r2 = await feedback(gw, { request_id: second.headers.get('x-request-id'), correct: false }, CLIENT);

@@ -1,8 +1,8 @@
 /** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
 import type { SimUpstreamOptions } from './sim-upstream.js';
 
-export type Part = 'quality' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes' | 'memory';
-export const ALL_PARTS: Part[] = ['quality', 'latency', 'throughput', 'perf', 'index', 'scopes', 'memory'];
+export type Part = 'quality' | 'bound' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes' | 'memory';
+export const ALL_PARTS: Part[] = ['quality', 'bound', 'latency', 'throughput', 'perf', 'index', 'scopes', 'memory'];
 
 export interface BenchOptions {
   mode: 'quick' | 'default' | 'full';
@@ -20,6 +20,8 @@ export interface BenchOptions {
   scopes: { entries: number; scopeCounts: number[]; queries: number };
   /** Entries the memory/restart part fills through the store API. */
   memory: { entries: number };
+  /** Static thresholds vs error-bound mode: requests per traffic stream, CACHE_VERIFY_MAX_RATE. */
+  bound: { requests: number; verifyMaxRate: number };
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -63,5 +65,6 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
     },
     scopes: { entries: quick ? 10_000 : 50_000, scopeCounts: [1, 100, 1_000, 10_000], queries: quick ? 200 : 500 },
     memory: { entries: quick ? 5_000 : 100_000 },
+    bound: { requests: Number(env.BENCH_BOUND_REQUESTS ?? (quick ? 400 : 2500)), verifyMaxRate: 0.2 },
   };
 }

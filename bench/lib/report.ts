@@ -4,6 +4,7 @@ import type { IndexReport } from './part-index.js';
 import type { LatencyReport } from './part-latency.js';
 import { calibrate, type Calibration, type QualityReport, type SweepPoint } from './part-quality.js';
 import type { ThroughputReport } from './part-throughput.js';
+import { renderBound, type BoundReport } from './part-bound.js';
 import { renderPerf, type PerfReport } from './part-perf.js';
 import { renderScopes, type ScopesReport } from './part-scopes.js';
 import { renderMemory, type MemoryReport } from './part-memory.js';
@@ -39,6 +40,7 @@ export interface BenchReport {
   scopes?: ScopesReport;
   memory?: MemoryReport;
   index?: IndexReport;
+  bound?: BoundReport;
 }
 
 export const PLOT_FILE = 'precision-vs-hit-ratio.svg';
@@ -162,6 +164,11 @@ export function renderSummary(r: BenchReport): string {
     L.push('| target precision | guard | threshold | hit ratio | precision | recall |', '| --- | --- | --- | --- | --- | --- |');
     for (const c of cal) L.push(`| ${c.targetPrecision} | ${c.guard ? 'on' : 'off'} | ${c.threshold ?? 'not reached'} | ${pct(c.hitRate)} | ${pct(c.precision)} | ${pct(c.recall)} |`);
     L.push('');
+  }
+
+  if (r.bound) {
+    L.push('## Error-bound mode against static thresholds', '');
+    L.push(renderBound(r.bound), '');
   }
 
   const lat = r.latency;

@@ -48,7 +48,7 @@ export interface GuardRejection {
   reason: string;
 }
 
-/** A candidate error-bound mode could not vouch for: the request goes upstream and the answers are compared. */
+/** A candidate error-bound mode could not vouch for: compared with the fresh answer of a verification call. */
 export interface VerifyTarget {
   id: number;
   similarity: number;
@@ -63,8 +63,8 @@ export interface BoundOutcome {
   maxError: number;
   /** The upper bound on the wrong-answer probability of the candidate served or verified. */
   estimate?: number;
-  /** Set when the request is a verification call. */
-  verify?: VerifyTarget;
+  /** Set when the request is a verification call: the candidates its fresh answer is compared with, best first. */
+  verify?: VerifyTarget[];
   /** An uncertain candidate was left as a plain miss: CACHE_VERIFY_MAX_RATE was reached. */
   verifySkipped?: boolean;
 }
@@ -185,6 +185,8 @@ export type FeedbackOutcome =
 
 /** Candidates scoring more than this below the threshold-mode threshold are not worth a verification call. */
 const VERIFY_FLOOR_BELOW_THRESHOLD = 0.3;
+/** Uncertain candidates whose estimated wrong-answer probability is at least this are plain misses, not verified. */
+const HOPELESS = 0.5;
 /** The store layout this code writes; older stores are converted once on start. */
 const LAYOUT_VERSION = 2;
 
@@ -335,7 +337,7 @@ export class SemanticCache {
     const floor = this.verifyFloor;
     const bound: BoundOutcome = { maxError };
     result.bound = bound;
-    let target: { id: number; similarity: number; namespace: string; estimate: number } | undefined;
+    const uncertain: Array<{ id: number; similarity: number; namespace: string; estimate: number }> = [];
     for (const n of neighbors) {
       if (n.similarity < floor) break;
       const m = this.meta.get(n.id);
@@ -349,7 +351,8 @@ export class SemanticCache {
       }
       const d = decide(n.similarity, maxError, m.evidence, this.pools.get(m.namespace), floor);
       if (!d.serve) {
-        target ??= { id: n.id, similarity: n.similarity, namespace: m.namespace, estimate: d.estimate };
+        // Worth a comparison only while a wrong answer is not the likely outcome.
+        if (d.mean < HOPELESS) uncertain.push({ id: n.id, similarity: n.similarity, namespace: m.namespace, estimate: d.estimate });
         continue;
       }
       const entry = await this.answer(n.id);
@@ -358,11 +361,17 @@ export class SemanticCache {
       bound.estimate = d.estimate;
       return { ...result, status: 'semantic-hit', entry, similarity: n.similarity };
     }
-    if (target) {
-      bound.estimate = target.estimate;
-      const entry = this.verifyBudget.take() ? await this.answer(target.id) : undefined;
-      if (entry) bound.verify = { id: target.id, similarity: target.similarity, namespace: target.namespace, cached: entry.response };
-      else bound.verifySkipped = true;
+    if (uncertain.length > 0) {
+      bound.estimate = uncertain[0]!.estimate;
+      if (this.verifyBudget.take()) {
+        // One upstream call answers for every uncertain candidate: each is compared with it.
+        const targets: VerifyTarget[] = [];
+        for (const u of uncertain) {
+          const entry = await this.answer(u.id);
+          if (entry) targets.push({ id: u.id, similarity: u.similarity, namespace: u.namespace, cached: entry.response });
+        }
+        if (targets.length) bound.verify = targets;
+      } else bound.verifySkipped = true;
     }
     return result;
   }
@@ -382,10 +391,14 @@ export class SemanticCache {
    * A verification call's outcome: compares the fresh answer with the cached one and records it
    * as evidence for the entry (stored with it, so restarts and other gateway processes see it).
    */
-  async recordVerification(target: VerifyTarget, fresh: ChatCompletion): Promise<Equivalence> {
-    const eq = await answersEquivalent(target.cached, fresh, this.opts.embedder);
-    await this.observe(target.id, target.similarity, !eq.equivalent);
-    return eq;
+  async recordVerification(targets: VerifyTarget[], fresh: ChatCompletion): Promise<Equivalence[]> {
+    const out: Equivalence[] = [];
+    for (const [i, t] of targets.entries()) {
+      const eq = await answersEquivalent(t.cached, fresh, this.opts.embedder);
+      await this.observe(t.id, t.similarity, !eq.equivalent, false, i === 0);
+      out.push(eq);
+    }
+    return out;
   }
 
   /** The evidence an entry carries (undefined: none, or no such entry). */
@@ -447,13 +460,13 @@ export class SemanticCache {
   }
 
   /** Adds one observation to an entry's evidence, in memory and in the store, and tells peers. */
-  private async observe(id: number, similarity: number, wrong: boolean, negativeFeedback = false): Promise<EntryEvidence | undefined> {
+  private async observe(id: number, similarity: number, wrong: boolean, negativeFeedback = false, best = true): Promise<EntryEvidence | undefined> {
     const m = this.meta.get(id);
     if (!m) return undefined;
     // Read back first: with a shared store another process may have added observations.
     const stored = await this.evidenceStore.get(String(id));
     const base = isEvidence(stored) ? stored : m.evidence;
-    const next = withObservation(base, similarity, wrong);
+    const next = withObservation(base, similarity, wrong, best);
     if (negativeFeedback) next.negativeFeedback += 1;
     this.setEvidence(m, next);
     if (!(await this.evidenceStore.set(String(id), next))) throw new Error('the store refused the evidence of a cache entry');

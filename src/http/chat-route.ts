@@ -46,8 +46,8 @@ export interface RequestRecord {
   guardRejections: LookupResult['guardRejections'];
   /** Error-bound mode: the bound, the estimate, and whether this request was a verification call. */
   bound?: BoundOutcome;
-  /** A verification call's comparison of the fresh answer with the cached one. */
-  verification?: Equivalence;
+  /** A verification call's comparisons of the fresh answer with the cached ones (best candidate first). */
+  verification?: Equivalence[];
   provider?: string;
   upstreamModel?: string;
   upstreamMs?: number;
@@ -248,11 +248,11 @@ export function createChatHandler(deps: ChatRouteDeps) {
             .store(keys, owner, moderated?.completion ?? outcome.completion, lookup?.vector, { moderatedBy: policy.outputFingerprint })
             .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));
         }
-        const target = lookup?.bound?.verify;
-        if (outcome.ok && target && record) {
+        const targets = lookup?.bound?.verify;
+        if (outcome.ok && targets && record) {
           // A verification call: the client gets this fresh answer; the cached one is judged by it.
           record.verification = await deps.cache
-            .recordVerification(target, outcome.completion)
+            .recordVerification(targets, outcome.completion)
             .catch((err): undefined => {
               deps.logger.error('cache verification not recorded', { requestId, error: (err as Error).message });
               return undefined;
@@ -621,7 +621,7 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     maxError: record.bound?.maxError,
     errorEstimate: round(record.bound?.estimate),
     verification: record.verification
-      ? { similarity: round(record.bound?.verify?.similarity), equivalent: record.verification.equivalent, rule: record.verification.rule }
+      ? record.verification.map((v, i) => ({ similarity: round(record.bound?.verify?.[i]?.similarity), equivalent: v.equivalent, rule: v.rule }))
       : record.bound?.verifySkipped
         ? 'skipped: CACHE_VERIFY_MAX_RATE'
         : undefined,

@@ -18,10 +18,27 @@ import { clamp01, type EntryEvidence, type EvidencePool } from './evidence.js';
 
 export const CONFIDENCE = 0.95;
 /** Pseudo-observations the global prior is worth: little, so traffic soon decides. */
-export const PRIOR_WEIGHT = 10;
-/** The pool gathers this many observations below a score, or reaches POOL_SPAN below it. */
-export const POOL_TARGET = 400;
+export const PRIOR_WEIGHT = 2;
+/**
+ * The pool gathers observations from the score's bucket downwards until it has POOL_TARGET_FACTOR
+ * times the clean observations the bound needs (so the window stays as close to the score as the
+ * evidence allows), or reaches POOL_SPAN below the score.
+ */
+export const POOL_TARGET_FACTOR = 1.25;
 export const POOL_SPAN = 0.2;
+
+const needed = new Map<number, number>();
+/** Observations, none wrong, that bring the upper bound to `bound` (95 for 0.02). */
+export function cleanObservationsFor(bound: number): number {
+  let n = needed.get(bound);
+  if (n === undefined) {
+    n = 0;
+    if (bound <= 0) n = Infinity;
+    else while (n < 100_000 && upperBound(0, n, CONFIDENCE) > bound) n++;
+    needed.set(bound, n);
+  }
+  return n;
+}
 /** An entry's own observations count from this far below the score (wrong answers above it always count). */
 export const ENTRY_SPAN = 0.15;
 /** Weight of the pool's rate when shrinking an entry's own observations. */
@@ -31,6 +48,8 @@ export interface BoundDecision {
   serve: boolean;
   /** The upper bound on the wrong-answer probability that decided (for logs and headers). */
   estimate: number;
+  /** The point estimate of the wrong-answer probability (pool and prior, shrunk by the entry's own). */
+  mean: number;
   /** Pooled observations (and wrong ones) the decision read, the entry's own near the score. */
   pool: { n: number; wrong: number };
   entry: { n: number; wrong: number };
@@ -39,7 +58,8 @@ export interface BoundDecision {
 export function decide(score: number, bound: number, entry: EntryEvidence | undefined, pool: EvidencePool | undefined, floor: number): BoundDecision {
   const s = clamp01(score);
   const prior = 1 - s;
-  const pooled = pool ? pool.below(s, POOL_TARGET, Math.max(floor, s - POOL_SPAN)) : { n: 0, wrong: 0 };
+  const target = Math.ceil(POOL_TARGET_FACTOR * cleanObservationsFor(bound));
+  const pooled = pool ? pool.below(s, target, Math.max(floor, s - POOL_SPAN)) : { n: 0, wrong: 0 };
   const poolN = pooled.n + PRIOR_WEIGHT;
   const poolWrong = pooled.wrong + PRIOR_WEIGHT * prior;
   const poolUpper = upperBound(poolWrong, poolN, CONFIDENCE);
@@ -55,5 +75,5 @@ export function decide(score: number, bound: number, entry: EntryEvidence | unde
   const entryUpper = n > 0 ? upperBound(wrong, n, CONFIDENCE) : 1;
   const viaPool = Math.max(poolUpper, shrunk);
   const serve = viaPool <= bound || entryUpper <= bound;
-  return { serve, estimate: Math.min(viaPool, entryUpper), pool: { n: pooled.n, wrong: pooled.wrong }, entry: { n, wrong } };
+  return { serve, estimate: Math.min(viaPool, entryUpper), mean: shrunk, pool: { n: pooled.n, wrong: pooled.wrong }, entry: { n, wrong } };
 }

@@ -11,8 +11,13 @@ export const OBSERVATIONS_PER_ENTRY = 64;
 /** Score buckets of a namespace's pool: [0, 0.01), [0.01, 0.02), ... [0.99, 1]. */
 export const POOL_BUCKETS = 100;
 
-/** One comparison: [score rounded to 4 digits, 1 if the cached answer was wrong for that request, else 0]. */
-export type Observation = [number, 0 | 1];
+/**
+ * One comparison: [score rounded to 4 digits, 1 if the cached answer was wrong for that request
+ * else 0, 1 if the entry was the request's best candidate else 0]. Only best candidates feed the
+ * namespace's pool: they are what the decision serves, and lower-ranked candidates at the same
+ * score (a near-miss's entry behind the right one) are wrong more often.
+ */
+export type Observation = [number, 0 | 1, (0 | 1)?];
 
 /** Stored with the entry (keyv namespace `evidence`, key = entry id). */
 export interface EntryEvidence {
@@ -32,14 +37,14 @@ export function isEvidence(v: unknown): v is EntryEvidence {
     typeof e === 'object' &&
     e !== null &&
     Array.isArray(e.obs) &&
-    e.obs.every((o) => Array.isArray(o) && typeof o[0] === 'number' && (o[1] === 0 || o[1] === 1)) &&
+    e.obs.every((o) => Array.isArray(o) && typeof o[0] === 'number' && (o[1] === 0 || o[1] === 1) && (o[2] === undefined || o[2] === 0 || o[2] === 1)) &&
     typeof e.negativeFeedback === 'number'
   );
 }
 
 /** A copy of `e` with one more observation, the oldest dropped beyond the bound. */
-export function withObservation(e: EntryEvidence | undefined, score: number, wrong: boolean): EntryEvidence {
-  const obs: Observation[] = [...(e?.obs ?? []), [Math.round(clamp01(score) * 1e4) / 1e4, wrong ? 1 : 0]];
+export function withObservation(e: EntryEvidence | undefined, score: number, wrong: boolean, best = true): EntryEvidence {
+  const obs: Observation[] = [...(e?.obs ?? []), [Math.round(clamp01(score) * 1e4) / 1e4, wrong ? 1 : 0, best ? 1 : 0]];
   return { obs: obs.slice(-OBSERVATIONS_PER_ENTRY), negativeFeedback: e?.negativeFeedback ?? 0 };
 }
 
@@ -58,7 +63,8 @@ export class EvidencePool {
 
   add(e: EntryEvidence | undefined, sign: 1 | -1 = 1): void {
     if (!e) return;
-    for (const [s, w] of e.obs) {
+    for (const [s, w, best] of e.obs) {
+      if (best === 0) continue;
       const b = bucketOf(s);
       this.n[b] = Math.max(0, this.n[b]! + sign);
       this.wrong[b] = Math.max(0, this.wrong[b]! + sign * w);
