@@ -189,6 +189,10 @@ interface Analysis {
   /** (left, right) content words joined by a relation word ("miles in km", "applesauce for eggs"). */
   relations: [string, string][];
   positions: Map<string, number>;
+  /** The substitution check's content words, read once per text (contentWordsOf). */
+  content?: ContentWord[];
+  /** Words of 3+ letters, not stop words, whose base form is generic (checkSubstitution), read once per text. */
+  generic?: string[];
 }
 
 function contentNeighbour(tokens: Token[], from: number, step: -1 | 1, limit: number): string | undefined {
@@ -579,6 +583,15 @@ function contentWords(x: Analysis): ContentWord[] {
   return out;
 }
 
+/** contentWords of a text, computed on its first comparison: a stored prompt is compared again and again. */
+function contentWordsOf(x: Analysis): ContentWord[] {
+  return (x.content ??= contentWords(x));
+}
+
+function genericWordsOf(x: Analysis): string[] {
+  return (x.generic ??= x.wordList.filter((w) => w.length >= 3 && !STOP.has(w) && baseForms(w).some((y) => GENERIC.has(y))));
+}
+
 /** Same word up to inflection or one typo. */
 function sameWord(a: ContentWord, b: ContentWord): boolean {
   if (a.norm === b.norm) return true;
@@ -606,8 +619,8 @@ const END = -2;
  * Rephrasings move words around, so their left-over words rarely share a slot.
  */
 function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string | undefined {
-  const ca = contentWords(a);
-  const cb = contentWords(b);
+  const ca = contentWordsOf(a);
+  const cb = contentWordsOf(b);
   if (ca.length === 0 || cb.length === 0) return undefined;
   const sim = opts.wordSimilarity;
   const floor = opts.substitutionSimilarity ?? DEFAULT_SUBSTITUTION_SIMILARITY;
@@ -625,21 +638,34 @@ function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string
   cb.forEach((y, j) => {
     if (anchorB[j] === undefined && a.words.has(y.norm)) anchorB[j] = -1000 - j;
   });
+  // Left over so far. The synonym pass below anchors at most one B word per A word, so the
+  // outcome is known early when the counts already rule a substitution out: none left on one side
+  // (an addition), or more than MAX_SUBSTITUTED left on a side whatever the pass anchors (a broader
+  // rewording). Those cases return undefined below too; stopping early saves the word-vector work.
+  let leftA = 0;
+  let leftB = 0;
+  for (const x of anchorA) if (x === undefined) leftA++;
+  for (const y of anchorB) if (y === undefined) leftB++;
+  if (leftA === 0 || leftB === 0 || Math.abs(leftA - leftB) > MAX_SUBSTITUTED) return undefined;
   if (sim) {
-    ca.forEach((x, i) => {
-      if (anchorA[i] !== undefined) return;
+    // A words that found no synonym stay left over: past MAX_SUBSTITUTED of them, the answer is undefined.
+    let unmatchedA = 0;
+    for (let i = 0; i < ca.length; i++) {
+      if (anchorA[i] !== undefined) continue;
+      const x = ca[i]!;
       const j = cb.findIndex((y, k) => anchorB[k] === undefined && (sim(x.norm, y.norm) ?? -1) >= SYNONYM_SIMILARITY);
       if (j >= 0) (anchorA[i] = i), (anchorB[j] = i);
-    });
+      else if (++unmatchedA > MAX_SUBSTITUTED) return undefined;
+    }
   }
   const restA = ca.map((_, i) => i).filter((i) => anchorA[i] === undefined);
   const restB = cb.map((_, j) => j).filter((j) => anchorB[j] === undefined);
   if (restA.length === 0 || restB.length === 0) return undefined; // an addition, not a substitution
   // Only near-minimal pairs: the same frame with a word or two swapped. A broader rewording is
   // left to the similarity score, since the word vectors miss too many synonyms for it.
-  const sharedGeneric = a.wordList.filter((w) => w.length >= 3 && !STOP.has(w) && b.words.has(w) && baseForms(w).some((x) => GENERIC.has(x))).length;
-  const matched = anchorA.filter((x) => x !== undefined && x >= 0).length + sharedGeneric;
   if (restA.length > MAX_SUBSTITUTED || restB.length > MAX_SUBSTITUTED) return undefined;
+  const sharedGeneric = genericWordsOf(a).filter((w) => b.words.has(w)).length;
+  const matched = anchorA.filter((x) => x !== undefined && x >= 0).length + sharedGeneric;
   if (matched < 1) return undefined;
   for (const i of restA) for (const j of restB) if (isContrast(ca[i]!, cb[j]!)) return `substitution: ${ca[i]!.word} vs ${cb[j]!.word}`;
   if (!sim) return undefined;

@@ -86,6 +86,18 @@ export function isName(t: Token): boolean {
   return (/^\p{Lu}/u.test(t.raw) && !t.sentenceStart) || /\p{Ll}\p{Lu}/u.test(t.raw) || /\p{L}\d|\d\p{L}/u.test(t.raw);
 }
 
+/** isName of each token of a reading, computed once per reading (a stored prompt is aligned again and again). */
+const nameFlags = new WeakMap<Reading, Uint8Array>();
+function namesOf(r: Reading): Uint8Array {
+  let flags = nameFlags.get(r);
+  if (!flags) {
+    flags = new Uint8Array(r.tokens.length);
+    r.tokens.forEach((t, i) => (flags![i] = isName(t) ? 1 : 0));
+    nameFlags.set(r, flags);
+  }
+  return flags;
+}
+
 export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
   const ta = a.tokens;
   const tb = b.tokens;
@@ -124,6 +136,8 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
     matchKind[x] = kind;
   };
   const pass = (kind: number, test: (p: string, q: string) => boolean, withinChunks: boolean, names = true) => {
+    const nameA = names ? undefined : namesOf(a);
+    const nameB = names ? undefined : namesOf(b);
     for (let x = 0; x < ta.length; x++) {
       if (tokenAtoB[x]! >= 0 || !isTerm(ta[x]!)) continue;
       const cbIndex = a.chunkOf[x]! >= 0 ? chunkAtoB[a.chunkOf[x]!]! : -1;
@@ -132,7 +146,7 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
       const to = withinChunks ? b.chunks[cbIndex]!.end : tb.length;
       for (let y = from; y < to; y++) {
         if (tokenBtoA[y]! >= 0 || !isTerm(tb[y]!) || tb[y]!.cls !== ta[x]!.cls) continue;
-        if (!names && (isName(ta[x]!) || isName(tb[y]!))) continue;
+        if (nameA && (nameA[x] === 1 || nameB![y] === 1)) continue;
         if (test(ta[x]!.norm, tb[y]!.norm)) {
           link(x, y, kind);
           break;

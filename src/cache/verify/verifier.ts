@@ -3,7 +3,7 @@
  * stored prompt is compared again on later lookups), computes the pair features and returns the
  * learned probability that both ask the same question, with the role report for logs.
  */
-import { createGuard, type GuardOptions } from '../guard.js';
+import { createGuard, type GuardFindings, type GuardOptions } from '../guard.js';
 import { read, type Reading, type WordSimilarity } from './alignment.js';
 import { pairFeatures } from './features.js';
 import { probability, type VerifierWeights } from './scorer.js';
@@ -37,12 +37,14 @@ export function createVerifier(weights: VerifierWeights, opts: { wordSimilarity?
   return {
     weights,
     score(cosine, storedText, newText) {
+      // The guard's findings for this pair, computed once: the features read them, so does the reason.
+      let found: GuardFindings | undefined;
       const { values, roles } = pairFeatures(cosine, readOf(storedText), readOf(newText), {
         wordSimilarity: opts.wordSimilarity,
-        findings: (a, b) => guard.findings(a, b),
+        findings: (a, b) => (found = guard.findings(a, b)),
       });
       const score = storedText === newText ? 1 : probability(weights, values);
-      const f = guard.findings(storedText, newText);
+      const f = found ?? guard.findings(storedText, newText);
       const reason = roles.reversed
         ? `roles-swapped: ${roles.example}`
         : f.number
