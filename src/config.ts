@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   DATA_DIR: optionalString.transform((v) => v ?? 'data'),
   CACHE_STORE_URL: optionalString,
   STORE_MIN_FREE_MB: int(DEFAULT_STORE_MIN_FREE_MB, 0),
+  STORE_TIMEOUT_MS: int(1000, 1, 600_000),
+  STORE_CONNECT_TIMEOUT_MS: int(5000, 1, 600_000),
   CACHE_SIMILARITY_THRESHOLD: z
     .string()
     .optional()
@@ -88,6 +90,8 @@ export interface Config {
   host: string;
   upstream: { baseUrl: string; apiKey?: string; timeoutMs: number };
   dataDir: string;
+  /** Redis store bounds: longest wait for one command, and for the first connection at start. */
+  store: { timeoutMs: number; connectTimeoutMs: number };
   cache: {
     storeUrl?: string;
     /** Embedded store: writes are refused while less than this is free on its file system (0: never). */
@@ -141,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     upstream: { baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''), apiKey: e.UPSTREAM_API_KEY, timeoutMs: e.UPSTREAM_TIMEOUT_MS },
     dataDir: path.resolve(e.DATA_DIR),
+    store: { timeoutMs: e.STORE_TIMEOUT_MS, connectTimeoutMs: e.STORE_CONNECT_TIMEOUT_MS },
     cache: {
       storeUrl: e.CACHE_STORE_URL,
       storeMinFreeBytes: e.STORE_MIN_FREE_MB * 1024 * 1024,

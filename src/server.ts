@@ -70,7 +70,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     modelDefaults.score === 'hybrid' ? { kind: 'hybrid' as const, weights: modelDefaults.hybridWeights ?? DEFAULT_HYBRID_WEIGHTS } : { kind: 'cosine' as const };
   let kv: KvStores | undefined;
   try {
-    kv = await openKvStores(config.cache.storeUrl, config.dataDir, { minFreeBytes: config.cache.storeMinFreeBytes });
+    kv = await openKvStores(config.cache.storeUrl, config.dataDir, { minFreeBytes: config.cache.storeMinFreeBytes, redis: { commandTimeoutMs: config.store.timeoutMs, connectTimeoutMs: config.store.connectTimeoutMs } });
     const cache = await SemanticCache.open({
       kv,
       embedder,
@@ -103,7 +103,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       if (e.type === 'failure') {
         metrics.storeFailures.inc({ op: e.op });
         logger.error('store operation failed', { event: 'store_failure', op: e.op, error: e.error.message, began: e.began });
-      } else logger.warn('store recovered', { event: 'store_recovered', op: e.op, downMs: e.downMs });
+        if (e.op === 'connect' && e.began) {
+          logger.error('store unreachable: requests are served without the cache (x-cache-status: bypass), gateway keys and limits are refused (503 store_unavailable) until it answers again', { event: 'store_unreachable' });
+        }
+      } else {
+        logger.warn('store recovered', { event: 'store_recovered', op: e.op, downMs: e.downMs });
+        if (e.op === 'connect') logger.warn('store reachable again: caching resumes', { event: 'store_reachable', downMs: e.downMs });
+      }
     });
     const stats = new StatsCollector({ logPrompts: config.log.prompts });
     const totals = new UsageTotalsStore(kv.open('totals', { throwOnErrors: true }), {
@@ -183,7 +189,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           server.closeIdleConnections();
         });
         await cache.close();
-        await totals.close();
+        // A store that is down must not stop the shutdown: the unsaved counts are logged as lost.
+        await totals.close().catch((err) => logger.error('totals not saved at shutdown', { event: 'totals_lost', error: (err as Error).message }));
         await storeKv.close();
         freeEncoders();
         if (!overrides.embedder) await embedder.close?.();

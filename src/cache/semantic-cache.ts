@@ -5,6 +5,7 @@ import type { Logger } from 'winston';
 import type { Embedder } from '../embedding/embedder.js';
 import type { ChatCompletion } from '../providers/types.js';
 import type { KvStores } from '../store/kv.js';
+import { StoreUnavailableError } from '../store/store-health.js';
 import fs from 'node:fs';
 import type { HnswSettings } from '../vector-index/hnsw-index.js';
 import { ScopedIndex } from '../vector-index/scoped-index.js';
@@ -40,7 +41,8 @@ export interface CacheEntry {
   moderatedBy?: string;
 }
 
-export type LookupStatus = 'hit' | 'semantic-hit' | 'miss';
+/** `bypass`: the store is unreachable, so the cache was not consulted (nor may it be written). */
+export type LookupStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
 export interface GuardRejection {
   id: number;
@@ -263,17 +265,33 @@ export class SemanticCache {
     return this.index.size;
   }
 
+  /**
+   * False while the store is unreachable (Redis down or stalled). The cache is then bypassed
+   * entirely: no lookup (not even of the answers held in memory: the store is the source of truth,
+   * and a purge or an expiry made elsewhere meanwhile must not be undone by serving from memory),
+   * no store.
+   */
+  get available(): boolean {
+    return !this.opts.kv.health.unreachable;
+  }
+
   async lookup(keys: CacheKeys, directives: CacheDirectives): Promise<LookupResult> {
     const result: LookupResult = { status: 'miss', guardRejections: [], embedMs: 0, searchMs: 0 };
+    const bypass = (): LookupResult => ({ ...result, status: 'bypass' });
+    if (!this.available) return bypass();
     const now = this.now();
     const fresh = (e: { createdAt: number; expiresAt?: number }) =>
       (e.expiresAt === undefined || e.expiresAt > now) &&
       (directives.maxAgeSeconds === undefined || now - e.createdAt <= directives.maxAgeSeconds * 1000);
 
     if ((directives.maxError ?? this.opts.errorBound?.maxErrorRate) !== undefined) this.verifyBudget.tick();
+    // keyv answers undefined for a read that failed; a failure that made the store unreachable
+    // is seen after each read, and the lookup becomes a bypass rather than a miss.
     const exactId = await this.exact.get(keys.exactKey);
+    if (!this.available) return bypass();
     if (exactId !== undefined) {
       const entry = await this.answer(exactId);
+      if (!this.available) return bypass();
       if (entry && entry.exactKey === keys.exactKey && fresh(entry)) {
         this.touch(entry);
         return { ...result, status: 'hit', entry, similarity: 1 };
@@ -303,10 +321,14 @@ export class SemanticCache {
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
     const maxError = directives.maxError ?? this.opts.errorBound?.maxErrorRate;
-    if (maxError !== undefined) return this.boundLookup(result, neighbors, keys.semanticText, maxError, fresh);
+    if (maxError !== undefined) {
+      const bounded = await this.boundLookup(result, neighbors, keys.semanticText, maxError, fresh);
+      return this.available ? bounded : bypass();
+    }
     for (const n of neighbors) {
       if (n.similarity < threshold) break;
       const entry = await this.answer(n.id);
+      if (!this.available) return bypass();
       if (!entry || !fresh(entry)) continue;
       if (this.opts.guard && entry.text !== undefined) {
         const verdict = this.opts.guard.agrees(entry.text, keys.semanticText);
@@ -489,6 +511,7 @@ export class SemanticCache {
     vector?: Float32Array,
     extra: { moderatedBy?: string } = {},
   ): Promise<CacheEntry> {
+    if (!this.available) throw new StoreUnavailableError('the store is unreachable: the answer is not cached');
     if (keys.semanticText !== undefined && vector === undefined) {
       [vector] = await this.opts.embedder.embed([keys.semanticText]);
     }
@@ -553,6 +576,7 @@ export class SemanticCache {
 
   /** Removes expired entries from store and index. */
   async sweep(): Promise<number> {
+    if (!this.available) return 0; // the next sweep does it
     const now = this.now();
     const dead = [...this.meta.entries()].filter(([, m]) => m.expiresAt !== undefined && m.expiresAt <= now).map(([id]) => id);
     for (const id of dead) await this.removeById(id);
@@ -583,6 +607,8 @@ export class SemanticCache {
 
   /** Writes the batched hit counters (one store batch, not a write per hit). */
   async flushHits(): Promise<void> {
+    // Kept for a later flush while the store is unreachable (writes would only time out).
+    if (!this.available) return;
     await this.flushServed();
     if (this.dirtyHits.size === 0) return;
     const ids = [...this.dirtyHits];
@@ -690,6 +716,11 @@ export class SemanticCache {
       reembedded: reembed.length,
       convertedFromLayout1: converted,
       ms: Math.round(performance.now() - t0),
+    });
+    // Back from an outage: answers held in memory are read again from the store (entries purged or
+    // lost meanwhile must not come back from memory).
+    this.opts.kv.health.on((e) => {
+      if (e.type === 'recovered' && e.op === 'connect') this.hot.clear();
     });
     await this.opts.kv.broadcast?.subscribe('entries', (message) => {
       this.onPeerNotice(message).catch((err) => logger.warn('cache peer notice failed', { error: (err as Error).message }));

@@ -94,7 +94,7 @@ export async function runKeysCli(argv: string[], env: Record<string, string | un
     try {
       // No gateway lock: the embedded database is multi-process safe, so keys can be managed while
       // the gateway runs (it reads keys from the store on every request).
-      kv = await openKvStores(config.cache.storeUrl, config.dataDir, { lock: false, minFreeBytes: config.cache.storeMinFreeBytes });
+      kv = await openKvStores(config.cache.storeUrl, config.dataDir, { lock: false, minFreeBytes: config.cache.storeMinFreeBytes, redis: { commandTimeoutMs: config.store.timeoutMs, connectTimeoutMs: config.store.connectTimeoutMs } });
     } catch (e) {
       err(`cannot open the gateway's store: ${(e as Error).message}`);
       return 1;

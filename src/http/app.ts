@@ -3,7 +3,7 @@ import type { Logger } from 'winston';
 import type { SemanticCache } from '../cache/semantic-cache.js';
 import type { Config } from '../config.js';
 import type { AdmissionControl } from './admission-control.js';
-import type { StoreHealth } from '../store/store-health.js';
+import { StoreUnavailableError, type StoreHealth } from '../store/store-health.js';
 import { requireAdmin } from './admin-auth.js';
 import { createChatHandler, type ChatRouteDeps } from './chat-route.js';
 import { createFeedbackHandler, type FeedbackDeps } from './feedback-route.js';
@@ -116,6 +116,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ApiError) {
       sendError(res, err);
+      return;
+    }
+    if (err instanceof StoreUnavailableError) {
+      // An admin operation (purge...) that needs the store while it is unreachable.
+      sendError(res, new ApiError(503, `the store is unavailable: ${err.message}`, 'server_error', 'store_unavailable', null, { 'retry-after': '1' }));
       return;
     }
     const e = err as { type?: string; status?: number; message?: string };

@@ -38,6 +38,8 @@ export interface RequestRecord {
   stream: boolean;
   status: number;
   cacheStatus: CacheStatus;
+  /** Why the cache was bypassed when the client did not ask for it: the store was unreachable. */
+  bypassReason?: 'store_unavailable';
   coalesced: boolean;
   /** `name@version` when the request came from a prompt template. */
   template?: string;
@@ -185,6 +187,8 @@ export function createChatHandler(deps: ChatRouteDeps) {
         cacheStatus: directives.lookup ? 'miss' : 'bypass',
         coalesced: false,
         template: template?.ref,
+        // The store is unreachable: no lookup, no store, no coalescing; the request goes upstream.
+        bypassReason: deps.cache.available ? undefined : 'store_unavailable',
         guardRejections: [],
         embedMs: 0,
         searchMs: 0,
@@ -194,14 +198,15 @@ export function createChatHandler(deps: ChatRouteDeps) {
       };
 
       let lookup: LookupResult | undefined;
-      if (directives.lookup) {
+      if (directives.lookup && !record.bypassReason) {
         lookup = await deps.cache.lookup(keys, directives);
+        if (lookup.status === 'bypass') record.bypassReason = 'store_unavailable';
         record.embedMs = lookup.embedMs;
         record.searchMs = lookup.searchMs;
         record.nearestSimilarity = lookup.nearestSimilarity;
         record.guardRejections = lookup.guardRejections;
         record.bound = lookup.bound;
-        if (lookup.status !== 'miss' && lookup.entry) {
+        if ((lookup.status === 'hit' || lookup.status === 'semantic-hit') && lookup.entry) {
           record.cacheStatus = lookup.status;
           record.similarity = lookup.similarity;
           record.entry = lookup.entry;
@@ -230,6 +235,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
         }
       }
 
+      if (record.bypassReason) record.cacheStatus = 'bypass';
       const owner = { tenant: cacheTenant, namespace, model: request.model };
       const live = stream ? new LiveStream(res, record, deps, request, admitted, policy) : undefined;
       const forwardOnce = async (): Promise<FlightResult> => {
@@ -243,7 +249,9 @@ export function createChatHandler(deps: ChatRouteDeps) {
             ([...(moderated?.decisions ?? []), ...(live?.moderator?.decisions ?? [])].some((d) => d.action === 'flag') ? 'flagged by the output policy' : undefined))
           : undefined;
         if (notCacheable) deps.logger.info('answer not cached', { event: 'not_cached', requestId, reason: notCacheable });
-        if (outcome.ok && directives.store && !notCacheable) {
+        if (outcome.ok && directives.store && !notCacheable && (record!.bypassReason || !deps.cache.available)) {
+          deps.logger.info('answer not cached: the store is unreachable', { event: 'not_cached', requestId, reason: 'store_unavailable' });
+        } else if (outcome.ok && directives.store && !notCacheable) {
           await deps.cache
             .store(keys, owner, moderated?.completion ?? outcome.completion, lookup?.vector, { moderatedBy: policy.outputFingerprint })
             .catch((err) => deps.logger.error('cache store failed', { requestId, error: (err as Error).message }));
@@ -263,7 +271,7 @@ export function createChatHandler(deps: ChatRouteDeps) {
       await admitted.reserveUpstream();
       // Only requests that both read and write the cache are coalesced: no-store / no-cache ask
       // for their own fresh answer.
-      const flight = directives.lookup && directives.store ? flights.run(keys.exactKey, forwardOnce) : { promise: forwardOnce(), leader: true };
+      const flight = directives.lookup && directives.store && !record.bypassReason ? flights.run(keys.exactKey, forwardOnce) : { promise: forwardOnce(), leader: true };
       const result = await flight.promise;
       const outcome = result.outcome;
       await admitted.settleUpstream(outcome, flight.leader);
@@ -613,6 +621,7 @@ function finishRecord(deps: ChatRouteDeps, record: RequestRecord): void {
     stream: record.stream,
     status: record.status,
     cacheStatus: record.cacheStatus,
+    cacheBypass: record.bypassReason,
     coalesced: record.coalesced || undefined,
     template: record.template,
     similarity: round(record.similarity),

@@ -66,6 +66,8 @@ export interface GatewayMetrics {
   readonly storeFailures: Counter<'op'>;
   /** 1 while the store is degraded (some kind of operation failing), else 0. */
   readonly storeDegraded: Gauge<never>;
+  /** Chat requests served without the cache (x-cache-status: bypass) because the store was unreachable. */
+  readonly storeBypassedRequests: Counter<never>;
   /** Where the sourced gauges read from at scrape time; the integrator sets them. */
   readonly sources: { cacheEntries?: GaugeSource; indexSize?: GaugeSource; storeDegraded?: GaugeSource };
   /** The model label to use for a client-supplied model name (caps label cardinality). */
@@ -199,6 +201,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       name: p + 'store_failures_total',
       help: 'Failed store operations (disk full, Redis down...), by kind: read, write or connect.',
       labelNames: ['op'] as const,
+      registers,
+    }),
+    storeBypassedRequests: new Counter({
+      name: p + 'store_bypassed_requests_total',
+      help: 'Chat requests served without the cache (x-cache-status: bypass) because the store was unreachable.',
       registers,
     }),
     storeDegraded: sourcedGauge('store_degraded', '1 while store operations are failing (requests are then served uncached), else 0.', () => sources.storeDegraded),

@@ -55,6 +55,7 @@ export function createRequestObserver(parts: {
       costUsd: a ? a.costMicroUsd / 1e6 : undefined,
       savedUsd: a ? a.savedMicroUsd / 1e6 : undefined,
     });
+    if (r.bypassReason === 'store_unavailable') metrics.storeBypassedRequests.inc();
     if (spent?.source === 'upstream') metrics.promptTokenEstimateError.observe(spent.promptTokens - spent.promptTokensEstimate);
     if (r.embedMs > 0) metrics.embedDuration.observe(r.embedMs / 1000);
     if (r.searchMs > 0) metrics.indexSearchDuration.observe(r.searchMs / 1000);

@@ -45,6 +45,9 @@ export interface CreateKeyInput {
   systemPrompt?: SystemPromptPolicy;
 }
 
+/** A create request the store cannot take as given (bad name, name in use): the caller's mistake. */
+export class KeyInputError extends Error {}
+
 export function hashGatewayKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -65,8 +68,8 @@ export class GatewayKeyStore {
 
   /** Returns the raw key (the only time it exists outside the client) and its record. */
   async create(input: CreateKeyInput): Promise<{ key: string; record: GatewayKeyRecord }> {
-    if (!/^[\w.:@-]{1,64}$/.test(input.name)) throw new Error('key name must be 1-64 characters of letters, digits, _ . : @ -');
-    if ((await this.list()).some((r) => r.name === input.name && !r.revokedAt)) throw new Error(`an active key named ${input.name} exists already`);
+    if (!/^[\w.:@-]{1,64}$/.test(input.name)) throw new KeyInputError('key name must be 1-64 characters of letters, digits, _ . : @ -');
+    if ((await this.list()).some((r) => r.name === input.name && !r.revokedAt)) throw new KeyInputError(`an active key named ${input.name} exists already`);
     const key = GATEWAY_KEY_PREFIX + randomBytes(32).toString('base64url');
     const record: GatewayKeyRecord = {
       id: `key_${randomBytes(6).toString('hex')}`,

@@ -2,7 +2,7 @@ import express from 'express';
 import { z } from 'zod';
 import { requireAdmin } from '../http/admin-auth.js';
 import { ApiError, sendError } from '../http/errors.js';
-import { GatewayKeyStore } from './api-keys.js';
+import { GatewayKeyStore, KeyInputError } from './api-keys.js';
 import { REDACTION_MODES } from './redaction.js';
 import { SystemPromptPolicySchema } from './system-prompt.js';
 
@@ -37,7 +37,7 @@ export function mountKeyRoutes(app: express.Express, deps: { adminApiKey?: strin
       const { name, rpm, tpm, concurrency, daily_usd, redaction, system_prompt } = parsed.data;
       const limits = Object.fromEntries(Object.entries({ rpm, tpm, concurrency, dailyUsd: daily_usd }).filter(([, v]) => v !== undefined));
       const created = await deps.keys.create({ name, limits, redaction, systemPrompt: system_prompt }).catch((err: Error) => {
-        throw new ApiError(400, err.message, 'invalid_request_error', 'invalid_value');
+        throw err instanceof KeyInputError ? new ApiError(400, err.message, 'invalid_request_error', 'invalid_value') : storeFailed(err);
       });
       res.status(201).json(created);
     } catch (err) {
@@ -47,18 +47,25 @@ export function mountKeyRoutes(app: express.Express, deps: { adminApiKey?: strin
   });
   app.get('/v1/gateway/keys', admin, async (_req, res, next) => {
     try {
-      res.json({ object: 'list', data: await deps.keys.list() });
+      res.json({ object: 'list', data: await deps.keys.list().catch((err: Error) => Promise.reject(storeFailed(err))) });
     } catch (err) {
-      next(err);
+      if (err instanceof ApiError) sendError(res, err);
+      else next(err);
     }
   });
   app.delete('/v1/gateway/keys/:idOrName', admin, async (req, res, next) => {
     try {
-      const revoked = await deps.keys.revoke(String(req.params.idOrName));
+      const revoked = await deps.keys.revoke(String(req.params.idOrName)).catch((err: Error) => Promise.reject(storeFailed(err)));
       if (!revoked) sendError(res, new ApiError(404, `no active key with id or name ${String(req.params.idOrName)}`, 'invalid_request_error', 'not_found'));
       else res.json(revoked);
     } catch (err) {
-      next(err);
+      if (err instanceof ApiError) sendError(res, err);
+      else next(err);
     }
   });
+}
+
+/** A key operation the store could not carry out (unreachable, full, read-only): nothing was changed or reported done. */
+function storeFailed(err: Error): ApiError {
+  return new ApiError(503, `the key store could not complete the operation: ${err.message}`, 'server_error', 'store_unavailable', null, { 'retry-after': '1' });
 }

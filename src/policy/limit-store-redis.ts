@@ -1,4 +1,5 @@
 import type { RedisClientType } from '@keyv/redis';
+import type { StoreCall } from '../store/kv.js';
 import type { KeyLimits } from './api-keys.js';
 import { LEASE_MS, msUntilUtcMidnight, utcDay, WINDOW_MS, type AdmitResult, type LimitStore, type ReserveResult, type WindowUsage } from './limit-store.js';
 
@@ -98,6 +99,8 @@ export class RedisLimitStore implements LimitStore {
     private readonly redis: RedisClientType,
     private readonly prefix = 'gw:limits:',
     private readonly windowMs = WINDOW_MS,
+    /** How each command runs: the gateway bounds it in time and reports it to the store's health. */
+    private readonly call: StoreCall = (_op, fn) => fn(),
   ) {}
 
   private key(keyId: string, part: string): string {
@@ -105,7 +108,7 @@ export class RedisLimitStore implements LimitStore {
   }
 
   private async run(script: string, keys: string[], args: Array<string | number>): Promise<Reply> {
-    return (await this.redis.eval(script, { keys, arguments: args.map(String) })) as unknown as Reply;
+    return (await this.call('write', () => this.redis.eval(script, { keys, arguments: args.map(String) }))) as unknown as Reply;
   }
 
   private window(limit: number | undefined, used: number, oldest: number, now: number): WindowUsage | undefined {
@@ -146,14 +149,14 @@ export class RedisLimitStore implements LimitStore {
   async addSpend(keyId: string, microUsd: number, now: number): Promise<void> {
     if (!(microUsd > 0)) return;
     const key = this.key(keyId, `usd:${utcDay(now)}`);
-    await this.redis.multi().incrBy(key, Math.round(microUsd)).expire(key, 2 * 86_400).exec();
+    await this.call('write', () => this.redis.multi().incrBy(key, Math.round(microUsd)).expire(key, 2 * 86_400).exec());
   }
 
   async spentToday(keyId: string, now: number): Promise<number> {
-    return Number((await this.redis.get(this.key(keyId, `usd:${utcDay(now)}`))) ?? 0);
+    return Number((await this.call('read', () => this.redis.get(this.key(keyId, `usd:${utcDay(now)}`)))) ?? 0);
   }
 
   async release(keyId: string, leaseId: string): Promise<void> {
-    await this.redis.zRem(this.key(keyId, 'inflight'), leaseId);
+    await this.call('write', () => this.redis.zRem(this.key(keyId, 'inflight'), leaseId));
   }
 }

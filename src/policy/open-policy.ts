@@ -11,7 +11,7 @@ import { RequestPolicy } from './request-policy.js';
 
 /** Limits live where the rest of the gateway's state does: Redis when the store is Redis (shared across processes), else the store itself. */
 export function openLimitStore(kv: KvStores): LimitStore {
-  return kv.redis ? new RedisLimitStore(kv.redis) : new LocalLimitStore(kv.open<unknown>('rate-limits'));
+  return kv.redis ? new RedisLimitStore(kv.redis, undefined, undefined, kv.call) : new LocalLimitStore(kv.open<unknown>('rate-limits'));
 }
 
 export function createRequestPolicy(opts: { config: Config; kv: KvStores; logger: Logger; prices: PriceTable; routingRedaction?: RedactionMode }): RequestPolicy {
@@ -21,6 +21,7 @@ export function createRequestPolicy(opts: { config: Config; kv: KvStores; logger
     limits: openLimitStore(opts.kv),
     prices: opts.prices,
     requireApiKey: opts.config.requireApiKey,
+    storeReachable: () => !opts.kv.health.unreachable,
     defaultRedaction: opts.routingRedaction ?? opts.config.redaction,
   });
 }

@@ -27,6 +27,11 @@ export interface RequestPolicyDeps {
   prices: PriceTable;
   /** REQUIRE_API_KEY */
   requireApiKey: boolean;
+  /**
+   * False while the store cannot be reached: key and limit checks then fail closed at once (503
+   * store_unavailable) rather than wait for a store that is down. Default: always reachable.
+   */
+  storeReachable?: () => boolean;
   /** GATEWAY_CONFIG's `redaction`, else REDACTION; a key's own setting wins over both. */
   defaultRedaction: RedactionMode;
   now?: () => number;
@@ -49,6 +54,25 @@ const hasLimits = (key: GatewayKeyRecord | undefined): key is GatewayKeyRecord =
   !!key && (key.limits.rpm !== undefined || key.limits.tpm !== undefined || key.limits.concurrency !== undefined || key.limits.dailyUsd !== undefined);
 
 /**
+ * Runs a key or limit check against the store, failing closed: when the store is unreachable or
+ * the check fails, the request is refused with 503 store_unavailable. An outage must never turn
+ * a revoked key or a spent limit into "allow".
+ */
+async function checked<T>(deps: RequestPolicyDeps, what: string, check: () => Promise<T>): Promise<T> {
+  const refuse = (reason: string) => {
+    deps.logger.error('store unavailable: request refused', { event: 'store_unavailable', check: what, error: reason });
+    return new ApiError(503, `The gateway cannot check ${what} right now: its store is unavailable. Please try again shortly.`, 'server_error', 'store_unavailable', null, { 'retry-after': '1' });
+  };
+  if (deps.storeReachable && !deps.storeReachable()) throw refuse('the store is unreachable');
+  try {
+    return await check();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw refuse((err as Error).message);
+  }
+}
+
+/**
  * Counts one request against a key's requests-per-minute and concurrency limits (the lease is
  * released by the caller when the request is over); 429 in OpenAI's shape when a limit is reached.
  */
@@ -59,7 +83,7 @@ async function takeRequestSlot(
   now: number,
   setHeaders: (windows: { requests?: WindowUsage; tokens?: WindowUsage }) => void,
 ): Promise<void> {
-  const result = await deps.limits.admit(key.id, leaseId, key.limits, now);
+  const result = await checked(deps, 'the rate limits of this API key', () => deps.limits.admit(key.id, leaseId, key.limits, now));
   // Only the windows: the rest of the result (ok, rejected, retryAfterMs) is not a header.
   const windows = { requests: result.requests, tokens: result.tokens };
   setHeaders(windows);
@@ -83,7 +107,7 @@ export class RequestPolicy {
   async identify(authorization: string | undefined): Promise<Caller> {
     const token = bearerToken(authorization);
     if (token && looksLikeGatewayKey(token)) {
-      const key = await this.deps.keys.authenticate(token);
+      const key = await checked(this.deps, 'the API key', () => this.deps.keys.authenticate(token));
       if (!key) throw new ApiError(401, 'Incorrect API key provided: the gateway key is unknown or revoked.', 'invalid_request_error', 'invalid_api_key');
       return { tenant: key.id, key };
     }
@@ -248,7 +272,7 @@ export class Admission {
     if (!hasLimits(key) || (key.limits.tpm === undefined && key.limits.dailyUsd === undefined)) return;
     const r = this.request;
     const estimate = key.limits.tpm === undefined ? 0 : countChatPromptTokens(r.model, r.messages) + (r.max_completion_tokens ?? r.max_tokens ?? 0);
-    const result = await this.deps.limits.reserveTokens(key.id, this.leaseId, estimate, key.limits, this.now());
+    const result = await checked(this.deps, 'the token and budget limits of this API key', () => this.deps.limits.reserveTokens(key.id, this.leaseId, estimate, key.limits, this.now()));
     this.setHeaders({ tokens: result.tokens });
     if (result.ok) {
       if (key.limits.tpm !== undefined) this.reservedTokens = estimate;

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Keyv } from 'keyv';
-import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
+import type { RedisClientType } from '@keyv/redis';
 import { DEFAULT_STORE_MIN_FREE_MB, type DiskReserve } from './disk-reserve.js';
 import { openLmdbStore } from './lmdb-store.js';
 import { ProcessLock } from './process-lock.js';
-import { StoreHealth } from './store-health.js';
+import { DEFAULT_REDIS_OPTIONS, openRedisStores, type RedisStoreOptions } from './redis-store.js';
+import { StoreHealth, type StoreOp } from './store-health.js';
 
 /**
  * Storage is chosen by CACHE_STORE_URL and handed out as keyv instances, one per namespace
@@ -14,8 +14,16 @@ import { StoreHealth } from './store-health.js';
  *   unset / file://   -> embedded LMDB database, DATA_DIR/store.mdb or file://<path> (survives
  *                        restarts, no server; an earlier version's store.log is imported once)
  *   memory://         -> in-process Map (lost on restart; for benchmarks and experiments)
- *   redis://...       -> Redis through @keyv/redis (shared by several gateway processes)
+ *   redis://...       -> Redis through @keyv/redis (shared by several gateway processes), every
+ *                        command bounded by STORE_TIMEOUT_MS (src/store/redis-store.ts)
  */
+
+/**
+ * Runs one raw store command bounded in time, reporting its outcome to the store's health; throws
+ * StoreUnavailableError when the store did not answer (for the Redis limit scripts and pub/sub).
+ */
+export type StoreCall = <T>(op: Exclude<StoreOp, 'connect'>, fn: () => Promise<T>) => Promise<T>;
+
 export interface KvStores {
   readonly kind: 'file' | 'memory' | 'redis';
   /** Outcome of store operations, read by /health, /metrics and the logs. */
@@ -28,6 +36,8 @@ export interface KvStores {
   readonly diskReserve?: DiskReserve;
   /** The raw Redis client when kind is 'redis' (for atomic counters); undefined otherwise. */
   readonly redis?: RedisClientType;
+  /** With `redis`: how raw commands on it are run (bounded, reported to `health`). */
+  readonly call?: StoreCall;
   /**
    * Messages to the other gateway processes sharing this store (Redis pub/sub, scoped to this
    * store's database); undefined for stores only one process can open.
@@ -51,11 +61,13 @@ export interface OpenKvOptions {
   lock?: boolean;
   /** Embedded store: free space kept on its file system, writes refused below it (default STORE_MIN_FREE_MB's). */
   minFreeBytes?: number;
+  /** Redis only: command and first-connection timeouts (STORE_TIMEOUT_MS, STORE_CONNECT_TIMEOUT_MS). */
+  redis?: RedisStoreOptions;
 }
 
 export async function openKvStores(storeUrl: string | undefined, dataDir: string, opts: OpenKvOptions = {}): Promise<KvStores> {
   const url = storeUrl ?? 'file://';
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedisStores(url, opts.redis ?? DEFAULT_REDIS_OPTIONS);
   if (url === 'memory://') return openMap('memory', new Map<string, string>());
   if (url.startsWith('file://')) return openFile(url.length > 'file://'.length ? url.slice('file://'.length) : path.join(dataDir, 'store.mdb'), opts.lock ?? true, opts.minFreeBytes ?? DEFAULT_STORE_MIN_FREE_MB * 1024 * 1024);
   throw new Error(`CACHE_STORE_URL must be file://[path], memory:// or redis://...; got a value with another scheme`);
@@ -123,60 +135,5 @@ function openMap(
     },
     sync,
     close: async () => close(),
-  };
-}
-
-async function openRedis(url: string): Promise<KvStores> {
-  const client = createClient({ url }) as RedisClientType;
-  // Surface connection problems as one clear startup error (without echoing the URL's password).
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(`cannot connect to the Redis store given by CACHE_STORE_URL: ${(err as Error).message}`);
-  }
-  // Pub/sub channels are server-wide, not per database: name them after an id stored in this DB.
-  await client.set('semcache:store-id', randomUUID(), { NX: true });
-  const storeId = await client.get('semcache:store-id');
-  let subscriber: RedisClientType | undefined;
-  const readers = new Map<string, Keyv<unknown>>();
-  // Every KeyvRedis adds its own error/connect/... listeners to the shared client. They are made
-  // only by open() (once per namespace at start) and as the memoized readers below, so their
-  // number is bounded by the namespaces in use: the listener limit grows by one per store made,
-  // and Node's leak warning still fires for anything else that piles listeners up.
-  const namespaceStore = (namespace: string) => {
-    client.setMaxListeners(client.getMaxListeners() + 1);
-    return new KeyvRedis(client, { namespace });
-  };
-  return {
-    kind: 'redis',
-    health: new StoreHealth(),
-    redis: client,
-    open: <V>(namespace: string, opts: { throwOnErrors?: boolean } = {}) => new Keyv<V>({ store: namespaceStore(namespace), namespace, ...opts }),
-    iterate: async function* <V>(namespace: string): AsyncGenerator<[string, V]> {
-      // One reader per namespace for the life of the store: every KeyvRedis adds its own listeners
-      // to the shared client, so a new one per sweep or purge would pile them up without end.
-      let kv = readers.get(namespace) as Keyv<V> | undefined;
-      if (!kv) readers.set(namespace, (kv = new Keyv<V>({ store: namespaceStore(namespace), namespace })));
-      for await (const [key, value] of kv.iterator!(namespace)) yield [String(key), value as V];
-    },
-    broadcast: {
-      publish: async (topic, message) => {
-        await client.publish(`semcache:${storeId}:${topic}`, message);
-      },
-      subscribe: async (topic, onMessage) => {
-        if (!subscriber) {
-          subscriber = client.duplicate() as RedisClientType;
-          subscriber.on('error', () => {});
-          await subscriber.connect();
-        }
-        await subscriber.subscribe(`semcache:${storeId}:${topic}`, (message: string) => onMessage(message));
-      },
-    },
-    sync: () => {},
-    close: async () => {
-      if (subscriber?.isOpen) await subscriber.close();
-      if (client.isOpen) await client.close();
-    },
   };
 }

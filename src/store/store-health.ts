@@ -7,6 +7,11 @@
  * a Redis outage fails everything. A kind is failing from a failure until a success of that kind
  * at least `holdMs` after its last failure: on a nearly full disk small writes still succeed between
  * failing large ones, and /health must not flap between ok and degraded with each of them.
+ *
+ * `connect` failures mean the store cannot be reached at all (Redis down, stalled past
+ * STORE_TIMEOUT_MS, refusing connections): while they last the store is `unreachable`, the cache
+ * is bypassed and gateway keys and limits fail closed. A store that only refuses writes (a full
+ * disk, a read-only Redis) is degraded but reachable: hits are still served.
  */
 export type StoreOp = 'read' | 'write' | 'connect';
 
@@ -67,6 +72,11 @@ export class StoreHealth {
     return this.failing.size > 0;
   }
 
+  /** The store cannot be reached (a `connect` failure streak is on): nothing should wait on it. */
+  get unreachable(): boolean {
+    return this.failing.has('connect');
+  }
+
   /** Failures of one kind since start (a Prometheus counter reads this). */
   failureCount(op: StoreOp): number {
     return this.counts[op];
@@ -88,5 +98,16 @@ export class StoreHealth {
         /* a broken listener must not turn a store report into a request failure */
       }
     }
+  }
+}
+
+/**
+ * A store operation that could not be done because the store is unreachable (or did not answer in
+ * time). Callers that must not guess (gateway keys, limits) turn it into 503 store_unavailable.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
   }
 }

@@ -58,12 +58,18 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** A private redis-server for tests: loopback only, no persistence, its own temp dir. */
+/**
+ * A private redis-server for tests: loopback only, its own temp dir, no persistence unless
+ * `durable` (an append-only file fsync'd on every write, so what Redis acknowledged survives its
+ * own kill and restart on the same port).
+ */
 export class TestRedis {
   private child?: ChildProcess;
   private stopped = false;
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-redis-'));
   port = 0;
+
+  constructor(private readonly opts: { durable?: boolean } = {}) {}
 
   /** redis://127.0.0.1:<port>/<db> */
   url(db = 0): string {
@@ -82,7 +88,10 @@ export class TestRedis {
       const port = this.port || (await freePort());
       const child = spawn(
         bin,
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--logfile', path.join(this.dir, 'redis.log')],
+        [
+          ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--logfile', path.join(this.dir, 'redis.log')],
+          ...(this.opts.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ],
         { stdio: 'ignore' },
       );
       live.add(child);
@@ -106,7 +115,7 @@ export class TestRedis {
     throw new Error(`redis-server did not start (see ${path.join(this.dir, 'redis.log')})`);
   }
 
-  /** SIGKILL: the server vanishes mid-run (connections reset, data gone since persistence is off). */
+  /** SIGKILL: the server vanishes mid-run (connections reset; data gone unless `durable`). */
   async kill(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
