@@ -121,9 +121,11 @@ describe('Redis outage (private redis-servers: stalled, killed, unreachable, rea
     const calls = upstream.calls.length;
     expect((await ask(g, acknowledged)).cache, 'acknowledged before the outage').to.equal('hit');
     expect(upstream.calls.length).to.equal(calls);
-    const prompt = 'After the outage: how many legs does a spider have?';
-    expect((await ask(g, prompt)).cache).to.equal('miss');
-    expect((await ask(g, prompt)).cache, 'caching resumed').to.equal('hit');
+    // A namespace of its own: the probe must be a miss whatever the verifier makes of its wording.
+    const prompt = 'How many legs does a spider have?';
+    const ns = { 'x-cache-namespace': 'after-outage' };
+    expect((await ask(g, prompt, ns)).cache).to.equal('miss');
+    expect((await ask(g, prompt, ns)).cache, 'caching resumed').to.equal('hit');
     expect(upstream.calls.length).to.equal(calls + 1);
   }
 
