@@ -161,6 +161,10 @@ const HEX_TOKEN = /^(?=[0-9A-Za-z]*[A-Fa-f])[0-9A-Fa-f]{24,}$/;
 
 const detectCards: Detector = (text) => {
   const spans: PiiSpan[] = [];
+  // The alphanumeric token around the last glued candidate: candidates come in text order, so
+  // each token is measured once however many candidates it holds (linear on a 1 MB token).
+  let tokenEnd = -1;
+  let tokenIsHex = false;
   for (const m of text.matchAll(CARD_CANDIDATE)) {
     const candidate = m[0];
     if (/[ -]{2}/.test(candidate) || /[ ][-]|[-][ ]/.test(candidate)) continue;
@@ -171,11 +175,15 @@ const detectCards: Detector = (text) => {
       // Glued to letters: only an unbroken run counts ("sha256 4312720068..." is a word and a
       // number, not a grouped card), and not inside a hex string.
       if (/[ -]/.test(candidate)) continue;
-      let a = start;
-      let b = end;
-      while (a > 0 && isAlnum(text, a - 1)) a--;
-      while (b < text.length && isAlnum(text, b)) b++;
-      if (HEX_TOKEN.test(text.slice(a, b))) continue;
+      if (start >= tokenEnd) {
+        let a = start;
+        let b = end;
+        while (a > 0 && isAlnum(text, a - 1)) a--;
+        while (b < text.length && isAlnum(text, b)) b++;
+        tokenEnd = b;
+        tokenIsHex = HEX_TOKEN.test(text.slice(a, b));
+      }
+      if (tokenIsHex) continue;
     }
     spans.push({ kind: 'CREDIT_CARD', start, end });
   }
