@@ -29,6 +29,7 @@ import { runMemory } from './lib/part-memory.js';
 import { runQuality } from './lib/part-quality.js';
 import { BOUND_PLOT_FILE, renderBoundPlot, runBound } from './lib/part-bound.js';
 import { runThroughput } from './lib/part-throughput.js';
+import { runGuardrails } from './lib/part-guardrails.js';
 import { log } from './lib/progress.js';
 import { calibrations, PLOT_FILE, renderQualityPlot, renderSummary, type BenchReport } from './lib/report.js';
 import { gatewayEnv, tempDataDir } from './lib/replay.js';
@@ -191,6 +192,10 @@ async function main(): Promise<void> {
   }
   if (opts.parts.includes('memory')) {
     report.memory = await runMemory({ entries: opts.memory.entries, dimension: embedder.dimension, settings: config.cache.hnsw, seed: opts.seed });
+  }
+  if (opts.parts.includes('guardrails')) {
+    log('guardrails: screening on data/eval/guardrails (test and dev), check timings');
+    report.guardrails = await runGuardrails({ root, quick: opts.mode === 'quick' });
   }
   await embedder.close?.();
   report.meta.durationSec = (performance.now() - started) / 1000;

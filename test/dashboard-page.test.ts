@@ -48,6 +48,8 @@ function fixture(extraRequests = 0, logPrompts = false): StatsSnapshot {
   for (let i = 0; i < extraRequests; i++) {
     stats.record({ requestId: `extra-${i}`, tenant: 'e5f6a7b8', model: 'gpt-4o', cacheStatus: 'hit', status: 200, latencyMs: 1, savedMicroUsd: 5000, savedTokens: 300 });
   }
+  for (let i = 0; i < 7; i++) stats.recordGuardDecisions([{ stage: 'input', check: 'injection', action: i < 5 ? 'block' : 'flag' }]);
+  stats.recordGuardDecisions([{ stage: 'output', check: 'pii', action: 'mask' }, { stage: 'output', check: 'deny', action: 'block' }]);
   stats.record({ requestId: 'req-xss', tenant: 'e5f6a7b8', model: XSS_MODEL, cacheStatus: 'miss', status: 200, latencyMs: 812, costMicroUsd: 2500, promptTokens: 10, completionTokens: 5 });
   return stats.snapshot();
 }
@@ -197,6 +199,11 @@ describe('dashboard page in headless Chromium', function () {
       expect(topRows.map((r) => r[1])).to.deep.equal(s.topModels.map((m) => fmtInt(m.requests)));
       const savedColumn = usdColumn(s.topModels.map((m) => m.savedUsd));
       expect(topRows.map((r) => r[3])).to.deep.equal(s.topModels.map((m) => savedColumn(m.savedUsd)));
+      // Guardrail decisions: one row per stage/check/action, most first.
+      const guardRows = await page.locator('#guardrails tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
+      expect(s.guardrails.length).to.equal(4);
+      expect(guardRows).to.deep.equal(s.guardrails.map((g) => [g.stage, g.check, g.action, fmtInt(g.count)]));
+      expect(guardRows[0]).to.deep.equal(['input', 'injection', 'block', '5']);
       // Every amount of a money column has the same number of decimals (the fixture mixes $0.0025 and $0.001255).
       const recentRows = await page.locator('#recent tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent ?? '')));
       for (const col of [8, 9]) {

@@ -1,8 +1,8 @@
 /** Bench settings from the environment: BENCH_QUICK=1 (~1 minute), BENCH_FULL=1 (adds 1M entries). */
 import type { SimUpstreamOptions } from './sim-upstream.js';
 
-export type Part = 'quality' | 'bound' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes' | 'memory';
-export const ALL_PARTS: Part[] = ['quality', 'bound', 'latency', 'throughput', 'perf', 'index', 'scopes', 'memory'];
+export type Part = 'quality' | 'bound' | 'latency' | 'throughput' | 'perf' | 'index' | 'scopes' | 'memory' | 'guardrails';
+export const ALL_PARTS: Part[] = ['quality', 'bound', 'latency', 'throughput', 'perf', 'index', 'scopes', 'memory', 'guardrails'];
 
 export interface BenchOptions {
   mode: 'quick' | 'default' | 'full';

@@ -2,6 +2,7 @@
 import type { HnswSettings } from '../../src/vector-index/hnsw-index.js';
 import type { IndexReport } from './part-index.js';
 import type { LatencyReport } from './part-latency.js';
+import { renderGuardrails, type GuardrailsReport } from './part-guardrails.js';
 import { calibrate, type Calibration, type QualityReport, type SweepPoint } from './part-quality.js';
 import type { ThroughputReport } from './part-throughput.js';
 import { renderBound, type BoundReport } from './part-bound.js';
@@ -41,6 +42,7 @@ export interface BenchReport {
   memory?: MemoryReport;
   index?: IndexReport;
   bound?: BoundReport;
+  guardrails?: GuardrailsReport;
 }
 
 export const PLOT_FILE = 'precision-vs-hit-ratio.svg';
@@ -225,6 +227,10 @@ export function renderSummary(r: BenchReport): string {
       L.push('');
     }
     L.push('**Recommended settings:** ' + recommend(ix), '');
+  }
+  if (r.guardrails) {
+    L.push('## Guardrails: prompt-injection screening and moderation cost', '');
+    L.push(renderGuardrails(r.guardrails));
   }
   return L.join('\n');
 }

@@ -235,18 +235,15 @@ function families(text: string): { f: Omit<Features, 'hidden' | 'obfuscation' | 
     }
     if ((w === 'refuse' || w === 'refuses' || w === 'refusing') && (ws[i - 1] === 'never' || ws[i - 1] === 'without' || ws[i - 2] === 'never')) unrestricted += 1;
     if (w === 'anything' && ws[i - 1] === 'do' && ws[i + 1] === 'now') unrestricted += 1;
-    // a note to "the AI" inside content
+    // A note to "the AI" inside content. Not a quote-discounted hit: quoted content (a document,
+    // a review, a tool result) that addresses the model is exactly how indirect injection arrives.
     if ((mk[i]! & B.AI_NOUNS) !== 0) {
       for (let j = Math.max(0, i - 4); j < i; j++) {
-        if ((mk[j]! & B.ADDRESS_BEFORE) !== 0) {
-          aiAddress = Math.max(aiAddress, 1);
-          hits.push(at[i]!);
-        }
+        if ((mk[j]! & B.ADDRESS_BEFORE) !== 0) aiAddress = Math.max(aiAddress, 1);
       }
       const next = ws[i + 1] ?? '';
       if (ADDRESS_AFTER.has(next) && (next !== 'must' && next !== 'should' && next !== 'shall' ? true : /^(ignore|stop|disregard|now|not|forget|override|always)$/.test(ws[i + 2] ?? ''))) {
         aiAddress = Math.max(aiAddress, 1);
-        hits.push(at[i]!);
       }
       if (ws[i - 1] === 'an' && ws[i - 2] === 'are' && ws[i - 3] === 'you' && ws[i - 4] === 'if') aiAddress = 1;
       if (ws[i - 1] === 'language' && ws[i - 2] === 'an' && ws[i - 3] === 'are' && ws[i - 4] === 'you') aiAddress = 1;
@@ -300,6 +297,7 @@ export function extractFeatures(text: { main: string; hidden: string[]; obfuscat
     decodeExec: DECODE_EXEC.test(text.main) ? 1 : 0,
     meta: metaScaled,
     quotedAttack,
-    metaAttack: metaScaled * attackStrength(f),
+    // Talk about attacks discounts a quoted attack phrase, never a note to the AI inside content.
+    metaAttack: metaScaled * Math.max(f.override, f.exfil, f.personaUnrestricted),
   };
 }

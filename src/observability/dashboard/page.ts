@@ -117,6 +117,10 @@ const BODY = `
     <table id="top-models"><thead><tr><th>Model</th><th class="num">Requests</th><th class="num">Hit ratio</th><th class="num">Saved</th><th class="num">Spent</th><th class="num">Tokens saved</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
+    <h2>Guardrail decisions <small>since start</small></h2>
+    <table id="guardrails"><thead><tr><th>Stage</th><th>Check</th><th>Action</th><th class="num">Decisions</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
     <h2>Recent requests</h2>
     <table id="recent"><thead><tr><th>Time</th><th>Request</th><th>Tenant</th><th>Model</th><th>Cache</th><th class="num">Status</th><th class="num">Similarity</th><th class="num">Latency</th><th class="num">Cost</th><th class="num">Saved</th><th class="prompt-col" hidden>Prompt</th></tr></thead><tbody></tbody></table>
   </section>
@@ -338,6 +342,22 @@ const SCRIPT = String.raw`
       cell(tr, fmtInt(m.savedTokens), 'num');
       tbody.appendChild(tr);
     });
+
+    var gbody = $('guardrails').tBodies[0];
+    gbody.textContent = '';
+    (s.guardrails || []).forEach(function (g) {
+      var tr = document.createElement('tr');
+      cell(tr, g.stage);
+      cell(tr, g.check);
+      cell(tr, g.action);
+      cell(tr, fmtInt(g.count), 'num');
+      gbody.appendChild(tr);
+    });
+    if (!(s.guardrails || []).length) {
+      var none = document.createElement('tr');
+      cell(none, 'none yet (PROMPT_SCREENING, OUTPUT_MODERATION or GATEWAY_CONFIG guardrails)');
+      gbody.appendChild(none);
+    }
 
     var showPrompt = s.recent.some(function (r) { return typeof r.prompt === 'string'; });
     document.querySelector('#recent th.prompt-col').hidden = !showPrompt;
