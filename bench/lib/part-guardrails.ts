@@ -6,6 +6,7 @@
  * moderator per chunk.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { checkCompletion, checkRequest } from '../../src/guardrails/checks.js';
 import { DenyList } from '../../src/guardrails/deny-list.js';
@@ -36,6 +37,8 @@ export interface SplitResult {
 
 export interface GuardrailsReport {
   threshold: number;
+  /** os.loadavg() when the timings started: how shared the machine was. */
+  loadAverage: number[];
   splits: SplitResult[];
   timing: {
     inputCheck2kb: Timing;
@@ -60,6 +63,8 @@ export interface Timing {
   n: number;
   p50Ms: number;
   p95Ms: number;
+  /** Median over inputs of each input's fastest run (scheduler noise filtered out). */
+  p50BestMs: number;
   cpuMsPerCall: number;
 }
 
@@ -114,24 +119,29 @@ function twoKb(rows: EvalRow[], n: number): string[] {
 }
 
 async function timeEach(items: string[], fn: (s: string) => Promise<unknown> | unknown, rounds: number): Promise<Timing> {
-  for (const s of items) await fn(s); // warm-up
+  // Warm-up until the functions are optimized (steady state is what a running gateway sees).
+  for (let w = 0; w < 2000; w++) await fn(items[w % items.length]!);
   const ms: number[] = [];
+  const best = items.map(() => Infinity);
   const cpu0 = process.cpuUsage();
   for (let r = 0; r < rounds; r++) {
-    for (const s of items) {
+        for (let i = 0; i < items.length; i++) {
       const t0 = performance.now();
-      await fn(s);
-      ms.push(performance.now() - t0);
+      await fn(items[i]!);
+      const d = performance.now() - t0;
+      ms.push(d);
+      best[i] = Math.min(best[i]!, d);
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  return stat(ms, (cpu.user + cpu.system) / 1000);
+  return stat(ms, (cpu.user + cpu.system) / 1000, best);
 }
 
-const stat = (xs: number[], cpuMs: number): Timing => ({
+const stat = (xs: number[], cpuMs: number, best: number[]): Timing => ({
   n: xs.length,
   p50Ms: Number(percentile(xs, 0.5).toFixed(4)),
   p95Ms: Number(percentile(xs, 0.95).toFixed(4)),
+  p50BestMs: Number(percentile(best, 0.5).toFixed(4)),
   cpuMsPerCall: Number((cpuMs / xs.length).toFixed(4)),
 });
 
@@ -140,7 +150,8 @@ export async function runGuardrails(opts: { root: string; quick: boolean }): Pro
   const test = readSplit(opts.root, 'test');
   const splits = [await evaluate(test, 'test'), await evaluate(dev, 'dev')];
 
-  const prompts = twoKb([...dev, ...test], opts.quick ? 50 : 200);
+  const loadAverage = os.loadavg().map((x) => Number(x.toFixed(2)));
+  const prompts = twoKb([...dev, ...test], 200);
   const rounds = opts.quick ? 2 : 5;
   // The default input policy with a deny list, as PROMPT_SCREENING=block with MODERATION_DENY_FILE.
   const deny = new DenyList(['project falcon', 'internal use only', 'confidential draft'], [/ticket-\d{6}/gi]);
@@ -152,24 +163,34 @@ export async function runGuardrails(opts: { root: string; quick: boolean }): Pro
   // Streams: a 2 KB answer in 4-character chunks (about one token each) through the moderator.
   const chunkMs: number[] = [];
   const charsPerChunk = 4;
+  for (let w = 0; w < 20; w++) {
+    const m = new StreamModerator(input.output);
+    for (let i = 0; i < prompts[w]!.length; i += charsPerChunk) m.push(0, prompts[w]!.slice(i, i + charsPerChunk));
+  }
+  // Best per answer: its median chunk over the rounds' fastest run of that answer.
+  const bestPerAnswer = prompts.map(() => Infinity);
   const cpu0 = process.cpuUsage();
   for (let r = 0; r < rounds; r++) {
-    for (const p of prompts) {
+    prompts.forEach((p, k) => {
       const m = new StreamModerator(input.output);
+      const own: number[] = [];
       for (let i = 0; i < p.length; i += charsPerChunk) {
         const t0 = performance.now();
         const step = m.push(0, p.slice(i, i + charsPerChunk));
-        chunkMs.push(performance.now() - t0);
+        own.push(performance.now() - t0);
         if (step.blocked) break;
       }
       m.finish(0);
-    }
+      chunkMs.push(...own);
+      bestPerAnswer[k] = Math.min(bestPerAnswer[k]!, percentile(own, 0.5));
+    });
   }
   const cpu = process.cpuUsage(cpu0);
   // The CPU time of the stream loop includes the finish() calls; per chunk it is an upper bound.
-  const streamStat = stat(chunkMs, (cpu.user + cpu.system) / 1000);
+  const streamStat = stat(chunkMs, (cpu.user + cpu.system) / 1000, bestPerAnswer);
   return {
     threshold: SCREENING_MODEL.threshold,
+    loadAverage,
     splits,
     timing: {
       inputCheck2kb: inputMs,
@@ -198,11 +219,12 @@ export function renderGuardrails(g: GuardrailsReport): string {
   L.push('', 'Misclassified test prompts:', '');
   for (const e of test.errors) L.push(`- ${e.label} (${e.family}): ${JSON.stringify(e.text)}`);
   const t = g.timing;
-  L.push('', 'Cost of the checks, in the bench process: wall-clock percentiles per call, and CPU time per call (the process\'s CPU time over the loop / calls, which other processes on a shared machine do not inflate). Targets: <= 0.5 ms p50 for a non-streamed check of a 2 KB prompt, <= 1 ms p50 per streamed chunk.', '');
-  L.push('| what | n | p50 ms | p95 ms | CPU ms / call |', '| --- | --- | --- | --- | --- |');
-  L.push(`| non-streamed input check, 2 KB prompt (injection + deny list) | ${t.inputCheck2kb.n} | ${t.inputCheck2kb.p50Ms} | ${t.inputCheck2kb.p95Ms} | ${t.inputCheck2kb.cpuMsPerCall} |`);
-  L.push(`| non-streamed output check, 2 KB answer (PII + deny list) | ${t.outputCheck2kb.n} | ${t.outputCheck2kb.p50Ms} | ${t.outputCheck2kb.p95Ms} | ${t.outputCheck2kb.cpuMsPerCall} |`);
-  L.push(`| streaming moderation per chunk (${t.streamChunk.charsPerChunk} characters, hold-back ${t.streamChunk.holdBackChars}; PII + deny list) | ${t.streamChunk.n} | ${t.streamChunk.p50Ms} | ${t.streamChunk.p95Ms} | ${t.streamChunk.cpuMsPerCall} |`);
+  L.push('', `Cost of the checks, in the bench process: wall-clock percentiles per call, and CPU time per call (the process's CPU time over the loop / calls, all its threads and garbage collection included), and the median over inputs of each input's fastest of the runs (what the code costs when the core is not taken by another process). Targets: <= 0.5 ms p50 for a non-streamed check of a 2 KB prompt, <= 1 ms p50 per streamed chunk. The 2 KB texts are made of evaluation prompts (attack-dense, base64 and hex included: a hard case). Load average when the timings started: ${g.loadAverage.join(' / ')} (1 / 5 / 15 min) on ${os.cpus().length} cores.`, '');
+  L.push('| what | n | p50 ms | p95 ms | p50 of best run ms | CPU ms / call |', '| --- | --- | --- | --- | --- | --- |');
+  const row = (what: string, x: Timing) => `| ${what} | ${x.n} | ${x.p50Ms} | ${x.p95Ms} | ${x.p50BestMs} | ${x.cpuMsPerCall} |`;
+  L.push(row('non-streamed input check, 2 KB prompt (injection + deny list)', t.inputCheck2kb));
+  L.push(row('non-streamed output check, 2 KB answer (PII + deny list)', t.outputCheck2kb));
+  L.push(row(`streaming moderation per chunk (${t.streamChunk.charsPerChunk} characters, hold-back ${t.streamChunk.holdBackChars}; PII + deny list)`, t.streamChunk));
   L.push('');
   return L.join('\n');
 }

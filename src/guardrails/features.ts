@@ -126,16 +126,19 @@ function words(text: string): { ws: string[]; at: number[] } {
 /** Char ranges inside double quotes (straight or curly) or single quotes at word edges. */
 function quotedRanges(text: string): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
+  const edgeBefore = (c: number) => c === 32 || c === 10 || c === 9 || c === 40 || c === 58; // space, newline, tab, ( :
+  const edgeAfter = (c: number) => c !== c || c === 32 || c === 10 || c === 9 || c === 46 || c === 44 || c === 63 || c === 33 || c === 59 || c === 58 || c === 41;
   let open = -1;
-  let openCh = '';
+  let openCh = 0;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text.charCodeAt(i);
+    if (ch !== 34 && ch !== 39 && ch !== 0x201c && ch !== 0x201d) continue;
     if (open < 0) {
-      if (ch === '"' || ch === '\u201c' || (ch === "'" && (i === 0 || /[\s(:]/.test(text[i - 1]!)))) {
+      if (ch === 34 || ch === 0x201c || (ch === 39 && (i === 0 || edgeBefore(text.charCodeAt(i - 1))))) {
         open = i;
         openCh = ch;
       }
-    } else if ((openCh === '\u201c' && ch === '\u201d') || (openCh !== '\u201c' && ch === openCh && (ch === '"' || i + 1 >= text.length || /[\s.,?!;:)]/.test(text[i + 1]!)))) {
+    } else if ((openCh === 0x201c && ch === 0x201d) || (openCh !== 0x201c && ch === openCh && (ch === 34 || edgeAfter(text.charCodeAt(i + 1))))) {
       ranges.push([open, i]);
       open = -1;
     }

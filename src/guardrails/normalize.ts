@@ -32,8 +32,10 @@ const TAG_START = 0xe0000;
 const TAG_END = 0xe007f;
 
 /** Splits tag characters (invisible ASCII) out of a string. */
+const HAS_TAG = /[\u{E0000}-\u{E007F}]/u;
+
 function splitTags(text: string): { rest: string; tags: string } {
-  if (ASCII_ONLY.test(text)) return { rest: text, tags: '' };
+  if (ASCII_ONLY.test(text) || !HAS_TAG.test(text)) return { rest: text, tags: '' };
   let rest = '';
   let tags = '';
   for (const ch of text) {
@@ -139,8 +141,12 @@ const isB64 = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c
 const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
 /** Runs of 16+ base64 (or base64url) characters, found in one pass; hex runs are decoded as hex. */
+/** Cheap test first: most prompts have no run of 16 base64 characters at all. */
+const B64_HINT = /[A-Za-z0-9+/_-]{16}/;
+
 function decodedPayloads(text: string): string[] {
   const out: string[] = [];
+  if (!B64_HINT.test(text)) return out;
   let start = -1;
   for (let i = 0; i <= text.length && out.length < MAX_DECODED; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 32;
