@@ -90,6 +90,7 @@ for (const [name, words] of Object.entries({ OVERRIDE_VERBS, RULE_STRONG, RULE_W
 /** Words the loop looks at by spelling (not through a family). */
 const SPECIAL_BIT = 1 << 30;
 const SPECIAL = new Set('follow following obey aside attention message new now point longer comply what act mode refuse refuses refusing anything key an language'.split(' '));
+for (const w of SPECIAL) VOCAB.set(w, (VOCAB.get(w) ?? 0) | SPECIAL_BIT);
 
 const DELIMITERS = /<\|?(?:im_start|im_end|system|endoftext|user|assistant)\|?>|\[\/?inst\]|<<\/?sys>>|<\/?(?:system|user|input|context|document|instructions?)>|#{2,}\s*(?:system|instruction|instructions|new instructions)\b|end of (?:the )?(?:user )?(?:input|document|prompt|context)|system override|"role"\s*:\s*"system"/g;
 const ROLE_LABEL = /(?:^|\n)\s*(?:system|assistant|human|user|admin|developer|ai)\s*:/g;
@@ -151,7 +152,8 @@ const inRanges = (at: number, ranges: Array<[number, number]>) => ranges.some(([
 /** The attack families over one normalized text, with the positions of their hits. */
 function families(text: string): { f: Omit<Features, 'hidden' | 'obfuscation' | 'meta' | 'quotedAttack' | 'metaAttack' | 'decodeExec'>; hits: number[]; meta: number } {
   const { ws, at } = words(text);
-  const mk = ws.map((w) => VOCAB.get(w) ?? (SPECIAL.has(w) ? SPECIAL_BIT : 0));
+  const mk = new Array<number>(ws.length);
+  for (let i = 0; i < ws.length; i++) mk[i] = VOCAB.get(ws[i]!) ?? 0;
   const hits: number[] = [];
   let meta = 0;
   let override = 0;
