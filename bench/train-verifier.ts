@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
   const sim = loadWordSimilarity(modelsDir, model);
 
-  const train = trainingPairs(root, undefined, sim?.known && sim.related ? createLexicon(sim.known, sim.related, sim) : undefined);
+  const train = trainingPairs(root, undefined, sim?.known && sim.related ? createLexicon(sim.known, sim.related, sim) : undefined, sim);
   train.push(...(await nearestOtherNegatives(embedder, train)));
   const trainCos = await cosines(embedder, train);
   const keep = train.map((_, i) => trainCos[i]! >= MIN_COSINE);

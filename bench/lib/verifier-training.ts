@@ -14,6 +14,8 @@ import { tokenize } from '../../src/cache/verify/text.js';
 import { hybridDevSet } from './hybrid-dev-set.js';
 import { seededRandom } from './datasets.js';
 import type { Lexicon } from './verifier-lexicon.js';
+import { LEXICON_RELATED } from '../../src/cache/paraphrases.js';
+import type { WordSimilarity } from '../../src/cache/word-similarity.js';
 
 export interface TrainPair {
   a: string;
@@ -188,6 +190,41 @@ function synonym(text: string, lex: Lexicon, random: () => number): string | und
   return undefined;
 }
 
+/**
+ * Rewords with the model's paraphrase lexicon (models/<model>/paraphrases.json): one or two words
+ * or phrases replaced by another entry of their group whose usage agrees ("rent" -> "hire", "get
+ * rid of" -> "remove", "large" -> "huge"). The same question in other words.
+ */
+/** Generated rewordings use only clear synonyms (the runtime floor is LEXICON_RELATED). */
+const TRAIN_RELATED = Math.max(0.6, LEXICON_RELATED);
+
+function lexiconReword(text: string, sim: WordSimilarity, random: () => number, swaps = 1 + Math.floor(random() * 2)): string | undefined {
+  const lex = sim.lexicon!;
+  let out = text;
+  let done = 0;
+  const words = [...text.matchAll(/[A-Za-z]+/g)].map((m) => ({ w: m[0], at: m.index! }));
+  const toks = tokenize(text);
+  const content = new Set(toks.filter((t) => t.cls === 'content' && !/^\p{Lu}/u.test(t.raw)).map((t) => t.raw.toLowerCase()));
+  const order = words.map((_, i) => i).sort(() => random() - 0.5);
+  for (const i of order) {
+    if (done >= swaps) break;
+    const lw = words.map((x) => x.w.toLowerCase());
+    const n = lex.phraseAt(lw, i);
+    const span = n >= 2 ? lw.slice(i, i + n).join(' ') : lw[i]!;
+    if (n < 2 && !content.has(span)) continue;
+    const options = lex.mates(span).filter((m) => /^[a-z ]+$/.test(m) && (m.includes(' ') || span.includes(' ') || (sim.related?.(span, m) ?? 0) >= TRAIN_RELATED));
+    if (!options.length) continue;
+    const to = options[Math.floor(random() * options.length)]!;
+    const from = words[i]!.at;
+    const end = words[i + Math.max(1, n) - 1]!.at + words[i + Math.max(1, n) - 1]!.w.length;
+    out = out.slice(0, from) + to + out.slice(end);
+    done++;
+    break; // offsets changed: one swap per call
+  }
+  if (done && swaps > 1) return lexiconReword(out, sim, random, swaps - 1) ?? out;
+  return done ? out : undefined;
+}
+
 /** Asks for another kind of answer about the same terms: how -> why, where -> when, ... */
 function changeTarget(text: string): string | undefined {
   const swaps: [RegExp, string][] = [
@@ -214,7 +251,10 @@ function reframe(text: string, random: () => number): string | undefined {
   const m = /^(?:how (?:do|can|should) i|how to|what(?:'s| is) the (?:best |easiest )?way to|is there a way to) (.+?)\??$/i.exec(text.trim());
   if (!m) return undefined;
   const rest = m[1]!;
-  const frames = [`How do I ${rest}?`, `How can I ${rest}?`, `What's the best way to ${rest}?`, `how to ${rest}`, `Is there a way to ${rest}?`, `What is the way to ${rest}?`, `I want to ${rest}. How?`];
+  const frames = [
+    `How do I ${rest}?`, `How can I ${rest}?`, `What's the best way to ${rest}?`, `how to ${rest}`, `Is there a way to ${rest}?`, `What is the way to ${rest}?`, `I want to ${rest}. How?`,
+    `What's the command to ${rest}?`, `What can I do to ${rest}?`, `What steps should I follow to ${rest}?`, `What is the right method to ${rest}?`, `What's the procedure to ${rest}?`,
+  ];
   const options = frames.filter((f) => f.toLowerCase() !== text.trim().toLowerCase());
   return options[Math.floor(random() * options.length)];
 }
@@ -255,7 +295,7 @@ function changeObject(text: string, donor: string): string | undefined {
   return text.slice(0, mine.from) + obj + text.slice(mine.to);
 }
 
-export function trainingPairs(root: string, seed = 4242, lex?: Lexicon): TrainPair[] {
+export function trainingPairs(root: string, seed = 4242, lex?: Lexicon, sim?: WordSimilarity): TrainPair[] {
   const random = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
   const out: TrainPair[] = [];
@@ -312,6 +352,19 @@ export function trainingPairs(root: string, seed = 4242, lex?: Lexicon): TrainPa
       }
       const syn = synonym(t, lex, random);
       if (syn && syn !== t) out.push({ a: t, b: random() < 0.5 ? syn : pick(FILLERS)(syn), label: true, kind: 'synonym' });
+    }
+    if (sim?.lexicon) {
+      const rw = lexiconReword(t, sim, random);
+      if (rw && rw !== t) out.push({ a: t, b: random() < 0.6 ? rw : pick(FILLERS)(typo(rw, random)), label: true, kind: 'lexicon-reword' });
+      const rf = reframe(t, random);
+      const rw2 = rf ? lexiconReword(rf, sim, random) : undefined;
+      if (rw2 && rw2 !== t) out.push({ a: t, b: rw2, label: true, kind: 'lexicon-reword' });
+      // A lexicon rewording with a detail changed is still a different question.
+      const base = rw ?? t;
+      const sib = lex ? sibling(base, lex, random) : undefined;
+      if (sib && sib !== base) out.push({ a: t, b: sib, label: false, kind: 'lexicon-sibling' });
+      const num2 = changeNumber(base, random);
+      if (num2 && num2 !== base) out.push({ a: t, b: num2, label: false, kind: 'lexicon-number' });
     }
     const [f1, f2] = [pick(FORMATS), pick(FORMATS)];
     if (f1 !== f2) out.push({ a: `${t.replace(/[?.!]$/, '')} ${f1}`, b: `${t.replace(/[?.!]$/, '')} ${f2}`, label: false, kind: 'format' });

@@ -20,6 +20,8 @@
  */
 
 import { withinOneEdit } from './verify/text.js';
+import { LEXICON_RELATED } from './paraphrases.js';
+import type { WordSimilarity } from './word-similarity.js';
 
 export interface GuardVerdict {
   ok: boolean;
@@ -36,7 +38,7 @@ export interface GuardOptions {
    * Cosine of two single words by the embedding model (src/cache/word-similarity.ts), or
    * undefined when unknown. Without it the substitution check only rejects known opposites.
    */
-  wordSimilarity?: (a: string, b: string) => number | undefined;
+  wordSimilarity?: WordSimilarity;
   /** A left-over word whose best counterpart scores below this is a substitution (default 0.15). */
   substitutionSimilarity?: number;
 }
@@ -605,6 +607,15 @@ function isContrast(a: ContentWord, b: ContentWord): boolean {
   return false;
 }
 
+/**
+ * Two words of one paraphrase-lexicon group (models/<model>/paraphrases.json) whose usage agrees
+ * (the same floor as the verifier's alignment): "rent" / "hire" is a rewording, not a swap.
+ */
+function lexiconSynonyms(sim: WordSimilarity, x: ContentWord, y: ContentWord): boolean {
+  if (!sim.lexicon || !sim.related || !sim.lexicon.shareGroup(x.word, y.word)) return false;
+  return (sim.related(x.word, y.word) ?? 0) >= LEXICON_RELATED;
+}
+
 /** Word similarity at or above which two words are synonyms (an anchor, like an exact match). */
 const SYNONYM_SIMILARITY = 0.45;
 /** At most this many left-over content words per side for a pair to count as a substitution. */
@@ -653,7 +664,7 @@ function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string
     for (let i = 0; i < ca.length; i++) {
       if (anchorA[i] !== undefined) continue;
       const x = ca[i]!;
-      const j = cb.findIndex((y, k) => anchorB[k] === undefined && (sim(x.norm, y.norm) ?? -1) >= SYNONYM_SIMILARITY);
+      const j = cb.findIndex((y, k) => anchorB[k] === undefined && ((sim(x.norm, y.norm) ?? -1) >= SYNONYM_SIMILARITY || lexiconSynonyms(sim, x, y)));
       if (j >= 0) (anchorA[i] = i), (anchorB[j] = i);
       else if (++unmatchedA > MAX_SUBSTITUTED) return undefined;
     }
@@ -679,7 +690,7 @@ function checkSubstitution(a: Analysis, b: Analysis, opts: GuardOptions): string
   // A left-over word is an orphan when no left-over word in its slot on the other side is a
   // near-synonym (or a compound part: "houseplants" / "house plants").
   const related = (x: ContentWord, y: ContentWord): boolean =>
-    (x.norm.length >= 4 && y.norm.length >= 4 && (x.norm.includes(y.norm) || y.norm.includes(x.norm))) || (sim(x.norm, y.norm) ?? -1) >= floor;
+    (x.norm.length >= 4 && y.norm.length >= 4 && (x.norm.includes(y.norm) || y.norm.includes(x.norm))) || (sim(x.norm, y.norm) ?? -1) >= floor || lexiconSynonyms(sim, x, y);
   const slotsA = new Map(restA.map((i) => [i, slot(anchorA, i)]));
   const slotsB = new Map(restB.map((j) => [j, slot(anchorB, j)]));
   for (const i of restA) {

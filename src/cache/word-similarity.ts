@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadParaphraseLexicon, type ParaphraseLexicon } from './paraphrases.js';
 
 /**
  * Cosine of two single words' vectors, or undefined when either word has no vector. `weight`,
@@ -27,6 +28,8 @@ export type WordSimilarity = ((a: string, b: string) => number | undefined) & {
   related?: (a: string, b: string) => number | undefined;
   /** The word is one token of the model's vocabulary (a real word, not a typo split into pieces). */
   known?: (word: string) => boolean;
+  /** The model's paraphrase lexicon (models/<model>/paraphrases.json), when it has one. */
+  lexicon?: ParaphraseLexicon;
 };
 
 interface Tensor {
@@ -122,6 +125,7 @@ function wordPiece(word: string, vocab: Map<string, number>, prefix: string): nu
  */
 export function loadWordSimilarity(modelsDir: string, model: string): WordSimilarity | undefined {
   const dir = path.join(modelsDir, model);
+  let sim: WordSimilarity;
   try {
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
       semcache_static_embedding?: boolean;
@@ -148,10 +152,13 @@ export function loadWordSimilarity(modelsDir: string, model: string): WordSimila
     // the guard's substitution check must keep apart, so it compares words by the WordNet block.
     const leading = config.semcache_word_similarity_dims;
     const cols = Number.isInteger(leading) && leading! > 0 && leading! <= dim ? leading! : dim;
-    return createWordSimilarityFromTable((w) => wordPiece(w, vocab, prefix), table, scales, dim, cols);
+    sim = createWordSimilarityFromTable((w) => wordPiece(w, vocab, prefix), table, scales, dim, cols);
   } catch {
     return undefined;
   }
+  // A lexicon that is there but unreadable is an error, not a silent fallback.
+  const lexicon = loadParaphraseLexicon(dir);
+  return lexicon ? Object.assign(sim, { lexicon }) : sim;
 }
 
 /** Word similarity over any int8 token table (exported for tests). */

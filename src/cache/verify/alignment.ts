@@ -6,7 +6,8 @@
  * how many of their words match, so multiword terms that share a word ("orders table" / "orders
  * archive table") still find their own counterpart.
  */
-import { sameWord, tokenize, type Token } from './text.js';
+import { LEXICON_RELATED } from '../paraphrases.js';
+import { normalizeFrames, sameWord, tokenize, type Token } from './text.js';
 
 import type { WordSimilarity } from '../word-similarity.js';
 
@@ -43,9 +44,14 @@ export interface Alignment {
 
 /** Word similarity at or above which two different words count as a (weak) match. */
 export const SYNONYM_MATCH = 0.5;
+/** Verbs that only carry a noun's meaning: "make a decision" / "decide", "take a shower" / "shower". */
+const LIGHT_VERBS = new Set(
+  'make makes made making take takes took taken taking give gives gave given giving perform performs performed performing conduct conducts conducted conducting'.split(' '),
+);
+const DETERMINERS = new Set(['a', 'an', 'the', 'some', 'my', 'your', 'our', 'their', 'his', 'her', 'its', 'this', 'that']);
 
 export function read(text: string): Reading {
-  const tokens = tokenize(text);
+  const tokens = normalizeFrames(tokenize(text));
   const chunks: Chunk[] = [];
   const chunkOf = new Int32Array(tokens.length).fill(-1);
   const sentenceOf = new Int32Array(tokens.length);
@@ -162,6 +168,7 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
   pass(2, near, false);
   // Names have no synonyms: "PostgreSQL" / "MySQL" share spelling, not meaning.
   if (sim) pass(3, (p, q) => p.length >= 3 && q.length >= 3 && (sim(p, q) ?? -1) >= SYNONYM_MATCH, false, false);
+  if (sim?.lexicon && sim.related) lexiconPass(a, b, sim, link, tokenAtoB, tokenBtoA);
   // A compound written with a hyphen on one side and as separate words (or one word) on the
   // other: "pour-over" / "pour over" / "pourover".
   const joins = (from: Token[], to: Token[], fromTo: Int32Array, toFrom: Int32Array, aSide: boolean) => {
@@ -186,4 +193,73 @@ export function align(a: Reading, b: Reading, sim?: WordSimilarity): Alignment {
   joins(ta, tb, tokenAtoB, tokenBtoA, true);
   joins(tb, ta, tokenBtoA, tokenAtoB, false);
   return { a, b, tokenAtoB, tokenBtoA, matchKind, chunkAtoB, chunkBtoA };
+}
+
+/** A word or a multiword lexicon entry on one side, still unmatched: "get rid of", "remove". */
+interface Unit {
+  text: string;
+  /** Its content / number tokens. */
+  terms: number[];
+  /** The first of its tokens. */
+  start: number;
+}
+
+function lexiconUnits(r: Reading, matched: Int32Array, sim: WordSimilarity): Unit[] {
+  const lex = sim.lexicon!;
+  const words = r.tokens.map((t) => t.raw.toLowerCase());
+  const out: Unit[] = [];
+  const inPhrase = new Set<number>();
+  for (let i = 0; i < words.length; i++) {
+    const n = r.tokens[i]!.cls === 'punct' ? 0 : lex.phraseAt(words, i);
+    if (n < 2) continue;
+    const span = Array.from({ length: n }, (_, k) => i + k);
+    if (span.some((k) => r.tokens[k]!.cls === 'punct' || r.sentenceOf[k] !== r.sentenceOf[i])) continue;
+    const terms = span.filter((k) => isTerm(r.tokens[k]!));
+    if (terms.length === 0 || terms.some((k) => matched[k]! >= 0)) continue;
+    out.push({ text: words.slice(i, i + n).join(' '), terms, start: i });
+    span.forEach((k) => inPhrase.add(k));
+  }
+  r.tokens.forEach((t, i) => {
+    if (t.cls === 'content' && matched[i]! < 0 && !inPhrase.has(i) && !isName(t) && t.raw.length >= 3) out.push({ text: words[i]!, terms: [i], start: i });
+  });
+  return out;
+}
+
+/**
+ * Matches, through the paraphrase lexicon, words and phrases left unmatched: "rent" / "hire",
+ * "get rid of" / "remove", "installation" / "install". A single word needs the model's usage
+ * similarity to agree (LEXICON_RELATED); a light verb before a matched noun ("make a decision" /
+ * "decide") goes with it.
+ */
+function lexiconPass(a: Reading, b: Reading, sim: WordSimilarity, link: (x: number, y: number, kind: number) => void, aToB: Int32Array, bToA: Int32Array): void {
+  const lex = sim.lexicon!;
+  const ua = lexiconUnits(a, aToB, sim);
+  const ub = lexiconUnits(b, bToA, sim);
+  const usedB = new Set<Unit>();
+  const lightBefore = (r: Reading, at: number, matched: Int32Array): number => {
+    let i = at - 1;
+    while (i >= 0 && DETERMINERS.has(r.tokens[i]!.raw.toLowerCase())) i--;
+    return i >= 0 && r.tokens[i]!.cls === 'content' && matched[i]! < 0 && LIGHT_VERBS.has(r.tokens[i]!.raw.toLowerCase()) ? i : -1;
+  };
+  for (const x of ua) {
+    if (x.terms.some((i) => aToB[i]! >= 0)) continue;
+    for (const y of ub) {
+      if (usedB.has(y) || y.terms.some((j) => bToA[j]! >= 0)) continue;
+      if (x.text === y.text || !lex.shareGroup(x.text, y.text)) continue;
+      const single = x.terms.length === 1 && y.terms.length === 1 && !x.text.includes(' ') && !y.text.includes(' ');
+      if (single && (sim.related!(x.text, y.text) ?? 0) < LEXICON_RELATED) continue;
+      usedB.add(y);
+      x.terms.forEach((i, k) => {
+        const j = y.terms[Math.min(k, y.terms.length - 1)]!;
+        link(i, j, 3);
+      });
+      y.terms.forEach((j, k) => (bToA[j] = x.terms[Math.min(k, x.terms.length - 1)]!));
+      // "make a decision" / "decide": the light verb is part of the match.
+      const la = lightBefore(a, x.start, aToB);
+      if (la >= 0 && y.terms.length === 1) aToB[la] = y.terms[0]!;
+      const lb = lightBefore(b, y.start, bToA);
+      if (lb >= 0 && x.terms.length === 1) bToA[lb] = x.terms[0]!;
+      break;
+    }
+  }
 }

@@ -71,9 +71,11 @@ function attached(r: Reading, matched: Int32Array, test: (norm: string) => boole
 }
 
 /** 1 when a quantifier / scope word ("all", "one", "only", "whole") on shared terms differs. */
+/** "each line" / "every line" / "all lines" cover the same scope. */
+const SCOPE_OF: Record<string, string> = { each: 'all', every: 'all', entire: 'whole' };
 function quantifierMismatch(qa: string[], qb: string[]): number {
-  const sa = new Set(qa);
-  const sb = new Set(qb);
+  const sa = new Set(qa.map((q) => SCOPE_OF[q] ?? q));
+  const sb = new Set(qb.map((q) => SCOPE_OF[q] ?? q));
   for (const q of sa) if (!sb.has(q)) return 1;
   for (const q of sb) if (!sa.has(q)) return 1;
   return 0;
@@ -190,7 +192,7 @@ function targets(r: Reading, matched: Int32Array): Set<Target> {
     else if (w === 'who' || w === 'whom' || w === 'whose') t = 'who';
     else if (w === 'what' || w === 'which') {
       const ahead = toks.slice(i + 1, i + 5).map((x) => x.norm);
-      t = /^(make|makes|made|cause|causes|caused)$/.test(toks[i + 1]?.raw.toLowerCase() ?? '') ? 'why' : ahead.includes('way') || ahead.includes('ways') || ahead.includes('step') ? 'manner' : 'what';
+      t = /^(make|makes|made|cause|causes|caused)$/.test(toks[i + 1]?.raw.toLowerCase() ?? '') || ahead.includes('reason') ? 'why' : ahead.includes('way') || ahead.includes('ways') || ahead.includes('step') ? 'manner' : 'what';
     }
     if (t) {
       out.add(t);

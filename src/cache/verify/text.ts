@@ -121,3 +121,34 @@ export function sameWord(a: string, b: string): boolean {
   const [s, l] = a.length <= b.length ? [a, b] : [b, a];
   return s.length >= 4 && l.length - s.length <= 3 && l.startsWith(s) && /^(e|er|es|ed|ing|ly|al|ion|ation|ment|s)$/.test(l.slice(s.length));
 }
+
+/**
+ * Nouns that only frame a question, when they follow "what" / "which" closely: "What's the
+ * command to X" / "What is the best way to X" / "What steps should I follow to X" ask "How do I X",
+ * and "What's the reason X" asks "Why X". They become function words there.
+ */
+const FRAME_NOUNS = new Set(['way', 'command', 'method', 'procedure', 'step', 'process', 'approach', 'technique', 'query', 'reason', 'option', 'trick', 'recipe']);
+const FRAME_VERBS = new Set(['follow', 'take', 'do']);
+
+export function normalizeFrames(tokens: Token[]): Token[] {
+  for (let i = 0; i < tokens.length; i++) {
+    const w = tokens[i]!.norm;
+    if (w !== 'what' && w !== 'whats' && w !== 'which') continue;
+    for (let k = i + 1; k < Math.min(tokens.length, i + 6); k++) {
+      const t = tokens[k]!;
+      if (t.cls === 'punct') break;
+      if (t.cls === 'content' && FRAME_NOUNS.has(t.norm)) {
+        tokens[k] = { ...t, cls: 'function' };
+        // "... steps should I follow to", "... can I take to".
+        for (let m = k + 1; m < Math.min(tokens.length, k + 5); m++) {
+          const u = tokens[m]!;
+          if (u.cls === 'content' && FRAME_VERBS.has(u.norm) && tokens[m + 1]?.norm === 'to') tokens[m] = { ...u, cls: 'function' };
+          if (u.cls !== 'function') break;
+        }
+        break;
+      }
+      if (t.cls !== 'function') break;
+    }
+  }
+  return tokens;
+}
