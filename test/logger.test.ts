@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import winston from 'winston';
-import { BatchedStdout, createLogger, logs } from '../src/observability/logger.js';
+import { BatchedStdout, createLogger, jsonLine, logs } from '../src/observability/logger.js';
 
 describe('logger: batched stdout', () => {
   it('writes every line, in order, once per event-loop turn rather than once per line', async () => {
@@ -44,5 +44,28 @@ describe('logger: batched stdout', () => {
     expect(logs(createLogger({ level: 'warn', prompts: false }), 'info')).to.equal(false);
     expect(logs(createLogger({ level: 'info', prompts: false }), 'info')).to.equal(true);
     expect(logs(createLogger({ level: 'silent', prompts: false }), 'warn')).to.equal(false);
+  });
+});
+
+describe('logger: line format', () => {
+  const MESSAGE = Symbol.for('message');
+  const line = (info: Record<string, unknown>) => JSON.parse((jsonLine().transform({ level: 'info', ...info } as never, {}) as unknown as Record<symbol, string>)[MESSAGE]!) as Record<string, unknown>;
+
+  it('writes the same fields as winston json() plus timestamp(): every field, an ISO timestamp, no undefined', () => {
+    const info = { level: 'info', message: 'chat', event: 'request', status: 200, similarity: 0.91, nested: { a: [1, 'x'] }, absent: undefined };
+    const mine = line(info);
+    const theirs = JSON.parse(
+      (winston.format.combine(winston.format.timestamp(), winston.format.json()).transform({ ...info } as never, {}) as unknown as Record<symbol, string>)[MESSAGE]!,
+    ) as Record<string, unknown>;
+    expect(Object.keys(mine).sort()).to.deep.equal(Object.keys(theirs).sort());
+    expect({ ...mine, timestamp: 0 }).to.deep.equal({ ...theirs, timestamp: 0 });
+    expect(new Date(mine.timestamp as string).toISOString()).to.equal(mine.timestamp);
+  });
+
+  it('still writes a line for values JSON.stringify refuses (a cycle, a BigInt)', () => {
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    expect(line({ message: 'm', cyclic }).cyclic).to.deep.equal({ name: 'loop', self: '[Circular]' });
+    expect(line({ message: 'm', big: 12n }).big).to.equal('12');
   });
 });

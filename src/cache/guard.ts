@@ -724,14 +724,20 @@ function findings(a: Analysis, b: Analysis, opts: GuardOptions): GuardFindings {
   return { number, negation, identifier, entity, direction, substitution };
 }
 
-/** A guard with a small cache of analysed texts (cached entries are compared repeatedly). */
+/** Analysed texts a guard keeps, least recently used out first (about 5 KB each). */
+const ANALYSES_KEPT = 4096;
+
+/** A guard with a cache of analysed texts (cached entries are compared repeatedly). */
 export function createGuard(opts: GuardOptions = {}): Guard & { findings(cachedText: string, newText: string): GuardFindings } {
   const cache = new Map<string, Analysis>();
   const get = (text: string): Analysis => {
     let x = cache.get(text);
-    if (!x) {
+    if (x) {
+      cache.delete(text);
+      cache.set(text, x);
+    } else {
       x = analyse(text);
-      if (cache.size >= 1024) cache.delete(cache.keys().next().value!);
+      if (cache.size >= ANALYSES_KEPT) cache.delete(cache.keys().next().value!);
       cache.set(text, x);
     }
     return x;

@@ -126,15 +126,18 @@ function gramBag(text: string, stopWordWeight: number): GramBag {
 
 /**
  * Small memo of analysed texts: a stored entry is compared again on later lookups and the new
- * text against up to five candidates. Bounded, insertion-order eviction.
+ * text against up to five candidates. Bounded, least recently used out first (about 2 KB each).
  */
-const MEMO_SIZE = 512;
+const MEMO_SIZE = 4096;
 const memo = new Map<string, GramBag>();
 
 function bagOf(text: string, stopWordWeight: number): GramBag {
   const key = stopWordWeight === DEFAULT_HYBRID_WEIGHTS.stopWordWeight ? text : `${stopWordWeight}\u0000${text}`;
   let bag = memo.get(key);
-  if (!bag) {
+  if (bag) {
+    memo.delete(key);
+    memo.set(key, bag);
+  } else {
     bag = gramBag(text, stopWordWeight);
     if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
     memo.set(key, bag);

@@ -229,6 +229,15 @@ export function createWordSimilarityFromTable(
     for (let i = 0; i < va.length; i++) dot += va[i]! * vb[i]!;
     return dot;
   };
-  const known = (word: string): boolean => split(word.toLowerCase())?.length === 1;
+  const knownWords = new Map<string, boolean>();
+  const known = (word: string): boolean => {
+    let k = knownWords.get(word);
+    if (k === undefined) {
+      k = split(word.toLowerCase())?.length === 1;
+      if (knownWords.size >= 50_000) knownWords.delete(knownWords.keys().next().value!);
+      knownWords.set(word, k);
+    }
+    return k;
+  };
   return Object.assign(similarity, { weight, related, known });
 }

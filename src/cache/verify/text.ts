@@ -117,9 +117,13 @@ export function withinOneEdit(a: string, b: string): boolean {
 /** The same word up to inflection or one typo (typos only in words of 5+ letters). */
 export function sameWord(a: string, b: string): boolean {
   if (a === b) return true;
+  // Both rules below need lengths within 3 (a typo within 1): most pairs stop here.
+  const diff = a.length - b.length;
+  if (diff > 3 || diff < -3) return false;
   if (a.length >= 5 && b.length >= 5 && withinOneEdit(a, b)) return true;
-  const [s, l] = a.length <= b.length ? [a, b] : [b, a];
-  return s.length >= 4 && l.length - s.length <= 3 && l.startsWith(s) && /^(e|er|es|ed|ing|ly|al|ion|ation|ment|s)$/.test(l.slice(s.length));
+  const s = diff <= 0 ? a : b;
+  const l = diff <= 0 ? b : a;
+  return s.length >= 4 && l.startsWith(s) && /^(e|er|es|ed|ing|ly|al|ion|ation|ment|s)$/.test(l.slice(s.length));
 }
 
 /**

@@ -20,14 +20,21 @@ export interface Verifier {
   score(cosine: number, storedText: string, newText: string): Verdict;
 }
 
-const MEMO = 1024;
+/**
+ * Readings kept (least recently used out first): each lookup reads its new prompt and compares it
+ * with up to five stored ones, which recur on later lookups. About 2 KB each.
+ */
+const MEMO = 4096;
 
 export function createVerifier(weights: VerifierWeights, opts: { wordSimilarity?: WordSimilarity } = {}): Verifier {
   const guard = createGuard(opts as GuardOptions);
   const memo = new Map<string, Reading>();
   const readOf = (text: string): Reading => {
     let r = memo.get(text);
-    if (!r) {
+    if (r) {
+      memo.delete(text);
+      memo.set(text, r);
+    } else {
       r = read(text);
       if (memo.size >= MEMO) memo.delete(memo.keys().next().value!);
       memo.set(text, r);
