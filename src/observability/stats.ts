@@ -142,8 +142,8 @@ interface Bucket {
   seen: number;
 }
 
-function addEvent(c: RawCounts, e: StatsEvent): void {
-  addInto(c, deltaOf({ ...e, error: e.status >= 400 }));
+function eventDelta(e: StatsEvent): RawCounts {
+  return deltaOf({ cacheStatus: e.cacheStatus, error: e.status >= 400, promptTokens: e.promptTokens, completionTokens: e.completionTokens, savedTokens: e.savedTokens, costMicroUsd: e.costMicroUsd, savedMicroUsd: e.savedMicroUsd });
 }
 
 const addCounts = addInto;
@@ -236,10 +236,11 @@ export class StatsCollector {
     const oldestMinute = Math.floor(nowMs / MINUTE_MS) - WINDOW_MINUTES + 1;
     if (minute >= oldestMinute) {
       const b = this.bucketFor(minute);
-      addEvent(b.counts, e);
+      const delta = eventDelta(e);
+      addInto(b.counts, delta);
       let perModel = b.byModel.get(e.model);
       if (!perModel) b.byModel.set(e.model, (perModel = zeroCounts()));
-      addEvent(perModel, e);
+      addInto(perModel, delta);
       this.sampleLatency(b, e.latencyMs);
     }
     if (this.recentLimit > 0) this.remember(e, at);
