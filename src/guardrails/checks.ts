@@ -100,6 +100,33 @@ export function checkText(check: GuardCheck, stage: GuardStage, texts: string[])
   }
 }
 
+/** Texts longer than two windows are screened window by window, with a turn of the event loop between windows. */
+const SCREEN_WINDOW = 4096;
+const SCREEN_OVERLAP = 256;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The injection score of the texts: the highest of any text (or window of a long one). A long
+ * document is screened in overlapping windows, and other requests get the event loop between
+ * windows, so a prompt near the body limit never stalls the gateway.
+ */
+async function screenTexts(texts: string[]): Promise<{ score: number; reasons: string[] }> {
+  let best = { score: 0, reasons: [] as string[] };
+  for (const t of texts) {
+    if (t.length <= SCREEN_WINDOW * 2) {
+      const r = screenPrompt(t);
+      if (r.score > best.score) best = r;
+      continue;
+    }
+    for (let at = 0; at < t.length; at += SCREEN_WINDOW - SCREEN_OVERLAP) {
+      const r = screenPrompt(t.slice(at, at + SCREEN_WINDOW));
+      if (r.score > best.score) best = r;
+      await yieldToLoop();
+    }
+  }
+  return best;
+}
+
 /** Runs `checks` over `texts`; returns the (possibly masked) texts and what was decided. */
 export async function runChecks(checks: GuardCheck[], stage: GuardStage, texts: string[]): Promise<CheckOutcome & { texts: string[] }> {
   const decisions: GuardDecision[] = [];
@@ -113,6 +140,9 @@ export async function runChecks(checks: GuardCheck[], stage: GuardStage, texts: 
         // A failed call under fail-open is only logged; under fail-closed it acts like a flag from the endpoint.
         decision = { stage, check: 'moderation', action: verdict.flagged ? check.action : 'log', detail: verdict.categories };
       }
+    } else if (check.check === 'injection') {
+      const best = await screenTexts(current);
+      if (best.score >= check.threshold) decision = { stage, check: 'injection', action: check.action, value: Number(best.score.toFixed(3)), detail: best.reasons };
     } else {
       const r = checkText(check, stage, current);
       current = r.texts;
