@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadVerifierWeights, type VerifierWeights } from '../src/cache/verify/scorer.js';
-import { hitQuality, perKind, readAdversarial } from './lib/adversarial.js';
+import { hitQuality, perKind, readEvalSplit } from './lib/adversarial.js';
 import { cosines, thresholdAtPrecision, verifierScores } from './lib/verifier-eval.js';
 import { createGuard } from '../src/cache/guard.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
@@ -28,20 +28,20 @@ const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? 'n/
 
 /**
  * With a learned verifier (models/<model>/verifier.json): the served default is the lowest
- * verifier score keeping precision >= target, at 95% confidence, on the adversarial set's dev split (data/eval; the
+ * verifier score keeping precision >= target, at 95% confidence, on data/eval's dev splits (adversarial + topic; the
  * test split is never read here). Prints it with the dev split per kind and writes the same text
  * to a new dated file under bench/results/tmp/ (ignored: make calibrate never dirties the work tree).
  */
 async function calibrateVerifier(root: string, model: string, modelsDir: string, weights: VerifierWeights, target: number): Promise<void> {
   const embedder = await createTransformersEmbedder({ model, modelsDir, allowRemote: false });
-  const dev = readAdversarial(root, 'dev');
+  const dev = readEvalSplit(root, 'dev');
   const sim = loadWordSimilarity(modelsDir, model);
   const cos = await cosines(embedder, dev);
   await embedder.close?.();
   const scores = verifierScores(weights, dev, cos, sim);
   const labels = dev.map((p) => p.label);
   const c = thresholdAtPrecision(scores, labels, target);
-  const out: string[] = [`Target precision ${target}, ${model} with its verifier, adversarial dev split (${dev.length} pairs).`];
+  const out: string[] = [`Target precision ${target}, ${model} with its verifier, data/eval dev splits, adversarial + topic (${dev.length} pairs).`];
   if (!c) {
     out.push(`No threshold reaches precision ${target} on the dev split.`);
     process.stdout.write(out.join('\n') + '\n');

@@ -13,7 +13,7 @@ import { DEFAULT_EMBED_MODEL } from '../src/config.js';
 import { FEATURE_NAMES } from '../src/cache/verify/features.js';
 import type { VerifierWeights } from '../src/cache/verify/scorer.js';
 import { createTransformersEmbedder } from '../src/embedding/transformers-embedder.js';
-import { hitQuality, perKind, readAdversarial } from './lib/adversarial.js';
+import { hitQuality, perKind, readEvalSplit } from './lib/adversarial.js';
 import { repoRoot } from './lib/datasets.js';
 import { rocAuc } from './lib/metrics.js';
 import { trainingPairs, type TrainPair } from './lib/verifier-training.js';
@@ -27,8 +27,10 @@ const TARGET_PRECISION = 0.97;
 /** Below this cosine a candidate is not scored (none of the training positives is that far). */
 const MIN_COSINE = 0.2;
 /** Features of the "same topic?" factor (the gate); the rest form the "same details?" factor. */
-const TOPIC = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'unmatchedMin', 'unmatchedMax', 'synonymShare', 'chunkCover', 'idfCoverMin', 'idfCoverMax']);
-const POSITIVE = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'chunkCover', 'kept', 'synonymShare', 'idfCoverMin', 'idfCoverMax']);
+const TOPIC = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'unmatchedMin', 'unmatchedMax', 'synonymShare', 'chunkCover', 'idfCoverMin', 'idfCoverMax', 'questionCoverMin', 'questionCoverMax', 'questionUnmatchedMax']);
+const POSITIVE = new Set<string>(['cosine', 'lexical', 'coverMin', 'coverMax', 'chunkCover', 'kept', 'synonymShare', 'idfCoverMin', 'idfCoverMax', 'questionCoverMin', 'questionCoverMax']);
+
+const TOPIC_KINDS = new Set(['unrelated', 'shared-preamble', 'same-frame', 'same-entity', 'preamble-changed']);
 
 /**
  * Fits p = sigmoid(details) * sigmoid(topic) (src/cache/verify/scorer.ts) by Adam on the
@@ -145,7 +147,9 @@ async function main(): Promise<void> {
   const sim = loadWordSimilarity(modelsDir, model);
 
   const train = trainingPairs(root, undefined, sim?.known && sim.related ? createLexicon(sim.known, sim.related, sim) : undefined, sim);
-  train.push(...(await nearestOtherNegatives(embedder, train)));
+  // Nearest others among the plain texts: the preamble-wrapped copies would add thousands of
+  // near-duplicate negatives and drown the kinds they stand for.
+  train.push(...(await nearestOtherNegatives(embedder, train.filter((p) => !TOPIC_KINDS.has(p.kind)))));
   const trainCos = await cosines(embedder, train);
   const keep = train.map((_, i) => trainCos[i]! >= MIN_COSINE);
   const tp = train.filter((_, i) => keep[i]);
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
   FEATURE_NAMES.forEach((f, j) => console.log(`  ${f.padEnd(20)} details ${weights.weights[j]!.toFixed(3).padStart(7)}  topic ${weights.gate!.weights[j]!.toFixed(3).padStart(7)}`));
   console.log(`  ${'bias'.padEnd(20)} details ${weights.bias.toFixed(3).padStart(7)}  topic ${weights.gate!.bias.toFixed(3).padStart(7)}`);
 
-  const dev = readAdversarial(root, 'dev');
+  const dev = readEvalSplit(root, 'dev');
   const devCos = await cosines(embedder, dev);
   await embedder.close?.();
   const scores = verifierScores(weights, dev, devCos, sim);
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
   if (!cal) throw new Error('no threshold reaches the target precision on dev');
   weights.threshold = cal.threshold;
   weights.trainedOn = `bench/lib/verifier-training.ts: ${tp.length} project-generated pairs`;
-  weights.calibratedOn = `data/eval/adversarial-dev.jsonl (${dev.length} pairs), precision >= ${TARGET_PRECISION} at 95% confidence (Wilson lower bound)`;
+  weights.calibratedOn = `data/eval/{adversarial,topic}-dev.jsonl (${dev.length} pairs), precision >= ${TARGET_PRECISION} at 95% confidence (Wilson lower bound)`;
   const hit = scores.map((s) => s >= cal.threshold);
   const q = hitQuality(labels, hit);
   console.log(`dev at ${cal.threshold}: precision ${q.precision.toFixed(3)} (95% lower bound ${cal.lowerBound.toFixed(3)}), recall ${q.recall.toFixed(3)}`);

@@ -47,6 +47,17 @@ describe('verifier through the gateway (real upstream server, embedder, index an
     expect(p.headers.get('x-cache-status')).to.equal('semantic-hit');
   });
 
+  it('does not serve the answer of a different question that shares the preamble', async () => {
+    // Both prompts in one namespace: the first is stored, so it is the second's nearest candidate.
+    const r = await second('Context: we run a food truck in Leeds. Question: how do I get a street trading licence?', 'Context: we run a food truck in Leeds. Question: what should we charge for a burger?');
+    expect(r.headers.get('x-cache-status')).to.equal('miss');
+    const t = await second('During the fire drill: where is the assembly point?', 'After the fire drill: who signs the attendance sheet?');
+    expect(t.headers.get('x-cache-status')).to.equal('miss');
+    // The same question behind another preamble is still served.
+    const s = await second('During the fire drill: where is the assembly point?', 'After the fire drill: where is the assembly point?');
+    expect(s.headers.get('x-cache-status')).to.equal('semantic-hit');
+  });
+
   it('applies x-cache-threshold to the verifier score', async () => {
     const r = await second('In Swift, how do I read a JSON file from the bundle?', 'How do I read a JSON file from the bundle in Swift?', { 'x-cache-threshold': '0.999' });
     expect(r.headers.get('x-cache-status')).to.equal('miss');

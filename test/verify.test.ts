@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { align, read } from '../src/cache/verify/alignment.js';
 import { compareRoles } from '../src/cache/verify/roles.js';
-import { FEATURE_NAMES, pairFeatures, specificity } from '../src/cache/verify/features.js';
+import { FEATURE_NAMES, pairFeatures, questionSentences, specificity } from '../src/cache/verify/features.js';
 import { loadVerifierWeights } from '../src/cache/verify/scorer.js';
 import { createVerifier, type Verifier } from '../src/cache/verify/verifier.js';
 import { loadWordSimilarity } from '../src/cache/word-similarity.js';
@@ -162,6 +162,24 @@ describe('verifier: the default model on each kind (examples written for these t
     await misses('How do I make my tomato plants grow faster?', 'Write a limerick about a lighthouse keeper.');
   });
 
+  it('refuses a different question behind a shared preamble or context sentence', async () => {
+    await misses('While the movers were here: where did I put the spare keys?', 'After the movers left: how long do I have to file a damage claim?');
+    await misses('Setup: Fedora 40 with GNOME. How do I take a screenshot of one window?', 'Setup: Fedora 40 with GNOME. How do I mount a network drive?');
+    await misses('Our bakery opens next month. How do I price a loaf of sourdough?', 'Our bakery opens next month. Which insurance do we need?');
+    await misses('I teach a class of nine-year-olds. How do I explain fractions?', 'I teach a class of nine-year-olds. What games work on a rainy day?');
+  });
+
+  it('refuses the same question frame or entity with a different ask', async () => {
+    await misses('How do I reset my router password?', 'How do I descale an espresso machine?');
+    await misses('What is the tallest building in Dubai?', 'What is the average rent in Dubai?');
+  });
+
+  it('serves the same question behind a changed, added or removed preamble', async () => {
+    await hits('While the movers were here: where did I put the spare keys?', 'After the movers left: where did I put the spare keys?');
+    await hits('Our bakery opens next month. How do I price a loaf of sourdough?', 'How do I price a loaf of sourdough?');
+    await hits('How do I explain fractions to nine-year-olds?', 'Good afternoon! I teach primary school. How do I explain fractions to nine-year-olds?');
+  });
+
   it('refuses changed numbers, negation and swapped roles', async () => {
     await misses('How do I train for a half marathon in 12 weeks?', 'How do I train for a half marathon in 8 weeks?');
     await misses('Is it safe to eat raw cookie dough?', 'Is it not safe to eat raw cookie dough?');
@@ -197,6 +215,21 @@ describe('verifier: features for specific words, names and question targets', ()
     expect(align(a, read('Flights from Australia to Spain'), sim).tokenAtoB[at]).to.equal(-1);
     // A typo is still a typo.
     expect(align(a, read('Flights from Austira to Spain'), sim).tokenAtoB[at]).to.be.at.least(0);
+  });
+
+  it('reads the question after a preamble: its cover discounts a shared leading context', () => {
+    expect(feature('questionCoverMin', 'Setup: Fedora 40. How do I take a screenshot?', 'Setup: Fedora 40. How do I mount a network drive?')).to.equal(0);
+    expect(feature('questionUnmatchedMax', 'Setup: Fedora 40. How do I take a screenshot?', 'Setup: Fedora 40. How do I mount a network drive?')).to.be.above(1);
+    // A match anywhere on the other side covers the question: the context moved into it.
+    expect(feature('questionCoverMin', 'Setup: Fedora 40. How do I take a screenshot?', 'How do I take a screenshot on Fedora 40?')).to.equal(1);
+    // Without a question mark the whole text is the question.
+    expect(feature('questionCoverMin', 'Summarise this memo about parking', 'Summarise this memo about parking')).to.equal(1);
+  });
+
+  it('picks the last question-marked sentence with content as the question', () => {
+    const q = (t: string) => [...questionSentences(read(t))].map((s) => read(t).tokens.filter((x, i) => read(t).sentenceOf[i] === s && x.cls === 'content').map((x) => x.norm).join(' '));
+    expect(q('Can you help? How do I bleed a radiator? Thanks.')).to.deep.equal(['bleed radiator']);
+    expect(q('Context: our van is old. Question: why does it stall?')).to.deep.equal(['stall']);
   });
 
   it('sees the same sibling distance in a swapped term as the model does', () => {

@@ -16,16 +16,32 @@ export interface AdversarialPair {
   group: string;
 }
 
-export const SHOULD_HIT_KINDS = ['reorder', 'filler', 'typo', 'reword', 'verbose'] as const;
-export const SHOULD_MISS_KINDS = ['negation', 'number', 'entity', 'scope', 'format', 'role-swap'] as const;
+export const SHOULD_HIT_KINDS = ['reorder', 'filler', 'typo', 'reword', 'verbose', 'preamble-changed'] as const;
+export const SHOULD_MISS_KINDS = ['negation', 'number', 'entity', 'scope', 'format', 'role-swap', 'shared-preamble', 'same-frame', 'same-entity'] as const;
+
+/** The sets under data/eval, each split dev / test the same way. */
+export type EvalSetName = 'adversarial' | 'topic';
 
 export function readAdversarial(root: string, split: 'dev' | 'test'): AdversarialPair[] {
-  const file = path.join(root, 'data', 'eval', `adversarial-${split}.jsonl`);
+  return readEvalSet(root, 'adversarial', split);
+}
+
+/**
+ * data/eval/<name>-<split>.jsonl. `topic` holds different questions behind a shared preamble, frame
+ * or entity (should miss) and the same question with its preamble changed (should hit).
+ */
+export function readEvalSet(root: string, name: EvalSetName, split: 'dev' | 'test'): AdversarialPair[] {
+  const file = path.join(root, 'data', 'eval', `${name}-${split}.jsonl`);
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as AdversarialPair);
+}
+
+/** Every data/eval set's split pooled: what training reports and calibration read (dev only). */
+export function readEvalSplit(root: string, split: 'dev' | 'test'): AdversarialPair[] {
+  return [...readEvalSet(root, 'adversarial', split), ...readEvalSet(root, 'topic', split)];
 }
 
 export function adversarialSet(root: string, split: 'dev' | 'test'): PairSet & { rows: AdversarialPair[] } {

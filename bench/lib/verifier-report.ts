@@ -6,7 +6,7 @@
 import type { WordSimilarity } from '../../src/cache/verify/alignment.js';
 import type { VerifierWeights } from '../../src/cache/verify/scorer.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
-import { hitQuality, perKind, readAdversarial, type KindRow } from './adversarial.js';
+import { hitQuality, perKind, readEvalSet, type AdversarialPair, type KindRow } from './adversarial.js';
 import type { PairSet } from './datasets.js';
 import { cosines, verifierScores } from './verifier-eval.js';
 
@@ -29,11 +29,13 @@ export async function servedQuality(
   thirdParty: PairSet[],
 ): Promise<ServedQuality[]> {
   const out: ServedQuality[] = [];
-  const sets: { name: string; pairs: { a: string; b: string; label: boolean }[]; rows?: ReturnType<typeof readAdversarial> }[] = [
-    ...(['test', 'dev'] as const).map((split) => {
-      const rows = readAdversarial(root, split);
-      return { name: `adversarial-${split}`, pairs: rows, rows };
-    }),
+  const sets: { name: string; pairs: { a: string; b: string; label: boolean }[]; rows?: AdversarialPair[] }[] = [
+    ...(['test', 'dev'] as const).flatMap((split) =>
+      (['adversarial', 'topic'] as const).map((name) => {
+        const rows = readEvalSet(root, name, split);
+        return { name: `${name}-${split}`, pairs: rows, rows };
+      }),
+    ),
     ...thirdParty.map((s) => ({ name: s.name, pairs: s.pairs })),
   ];
   for (const s of sets) {

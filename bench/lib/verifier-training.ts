@@ -44,6 +44,28 @@ const CONTEXTS = [
   ['I am new to this topic.', 'Plain words would help.'],
 ];
 
+/**
+ * Leading context a user puts before the question: a situation, a time, a role. Two prompts may
+ * share one and ask different things, or ask the same thing behind different ones. Pairs of the
+ * same shape ("While X: ..." / "After X: ...") come together.
+ */
+const PREAMBLES: [string, string][] = [
+  ['While the power was out yesterday:', 'After the power came back yesterday:'],
+  ['Some background: I work at a small startup.', 'Some background: I run a tiny consultancy.'],
+  ['This is for a school assignment.', 'This is for a club newsletter.'],
+  ['For a side project of mine:', 'For a hackathon this weekend:'],
+  ['Note: I am on an old laptop with little memory.', 'Note: I am on a brand new desktop.'],
+  ['My colleague brought this up at lunch.', 'My neighbour asked me this over the fence.'],
+  ['Details: we are a team of five. My question:', 'Details: we are a family of four. My question:'],
+  ['As part of our quarterly review,', 'As part of the yearly audit,'],
+  ['Before the meeting tomorrow morning:', 'Before the deadline on Friday:'],
+  ['I am stuck on something.', 'I got stuck on this over the weekend.'],
+  ['Situation: we just moved house.', 'Situation: we just had a baby.'],
+  ['Asking on behalf of my sister.', 'Asking for my grandfather.'],
+  ['Setup: a fresh install, nothing customised.', 'Setup: an old install with lots of plugins.'],
+  ['On the train right now, so be brief.', 'At the airport with a few minutes to spare.'],
+];
+
 const FORMATS = ['as a list', 'in a table', 'as one paragraph', 'in JSON', 'as a tweet', 'in bullet points', 'as code only', 'in two sentences', 'as a story', 'for a child'];
 
 const PHRASES = [
@@ -369,6 +391,7 @@ export function trainingPairs(root: string, seed = 4242, lex?: Lexicon, sim?: Wo
     const [f1, f2] = [pick(FORMATS), pick(FORMATS)];
     if (f1 !== f2) out.push({ a: `${t.replace(/[?.!]$/, '')} ${f1}`, b: `${t.replace(/[?.!]$/, '')} ${f2}`, label: false, kind: 'format' });
   }
+  out.push(...topicPairs(dev.pairs, random));
   // Perturbed paraphrases: a rewording plus filler or context is still the same question.
   for (const p of positives) {
     out.push({ a: p.a, b: pick(FILLERS)(typo(p.b, random)), label: true, kind: 'paraphrase+filler' });
@@ -398,6 +421,84 @@ export function trainingPairs(root: string, seed = 4242, lex?: Lexicon, sim?: Wo
     if (x === y) continue;
     out.push({ a: `Which is better, ${x} or ${y}?`, b: `Which is better, ${y} or ${x}?`, label: true, kind: 'reorder' });
     out.push({ a: `Compare ${x} vs ${y}`, b: `Compare ${y} vs ${x}`, label: true, kind: 'reorder' });
+  }
+  return out;
+}
+
+/** Meaning groups: texts joined by a positive pair ask the same question. */
+function meaningGroups(pairs: { a: string; b: string; label: boolean }[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== undefined && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  for (const p of pairs) {
+    if (!parent.has(p.a)) parent.set(p.a, p.a);
+    if (!parent.has(p.b)) parent.set(p.b, p.b);
+    if (p.label) parent.set(find(p.a), find(p.b));
+  }
+  const out = new Map<string, string>();
+  for (const x of parent.keys()) out.set(x, find(x));
+  return out;
+}
+
+const joinPreamble = (pre: string, q: string): string => (/[:,]$/.test(pre) ? `${pre} ${q[0]!.toLowerCase()}${q.slice(1)}` : `${pre} ${q}`);
+
+/**
+ * "Same topic?" pairs: the negatives a cache meets once a namespace holds many questions, and the
+ * positives that teach a preamble is weak evidence either way.
+ * - unrelated: two questions of different meaning groups;
+ * - shared-preamble: one leading context sentence, two different questions after it (or two
+ *   preambles of the same shape: "While X:" / "After X:");
+ * - same-frame: two questions that open the same way ("how do i ...") about different things;
+ * - same-entity: two different questions that share a specific word (a name, a thing);
+ * - preamble-changed (positive): one question behind different, added or removed preambles and
+ *   greetings, also with a paraphrase on the other side.
+ */
+export function topicPairs(pairs: { a: string; b: string; label: boolean }[], random: () => number): TrainPair[] {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const group = meaningGroups(pairs);
+  const texts = [...group.keys()];
+  const differs = (x: string, y: string) => group.get(x) !== group.get(y);
+  const other = (t: string, pool: string[]): string | undefined => {
+    for (let k = 0; k < 8 && pool.length; k++) {
+      const u = pick(pool);
+      if (u !== t && differs(t, u)) return u;
+    }
+    return undefined;
+  };
+  const frameOf = (t: string) => t.toLowerCase().split(/\s+/).slice(0, 2).join(' ');
+  const byFrame = new Map<string, string[]>();
+  const byWord = new Map<string, string[]>();
+  for (const t of texts) {
+    byFrame.set(frameOf(t), [...(byFrame.get(frameOf(t)) ?? []), t]);
+    const words = new Set(tokenize(t).filter((x) => x.cls === 'content' && x.norm.length >= 5).map((x) => x.norm));
+    for (const w of words) byWord.set(w, [...(byWord.get(w) ?? []), t]);
+  }
+  const out: TrainPair[] = [];
+  for (const t of texts) {
+    const u = other(t, texts);
+    if (u) out.push({ a: t, b: u, label: false, kind: 'unrelated' });
+    const [p1, p2] = pick(PREAMBLES);
+    const v = other(t, texts);
+    if (v) out.push({ a: joinPreamble(p1, t), b: joinPreamble(random() < 0.7 ? p1 : p2, v), label: false, kind: 'shared-preamble' });
+    const sameFrame = other(t, byFrame.get(frameOf(t)) ?? []);
+    if (sameFrame) out.push({ a: t, b: random() < 0.5 ? sameFrame : joinPreamble(p1, sameFrame), label: false, kind: 'same-frame' });
+    const words = [...new Set(tokenize(t).filter((x) => x.cls === 'content' && x.norm.length >= 5).map((x) => x.norm))];
+    if (words.length) {
+      const e = other(t, byWord.get(pick(words)) ?? []);
+      if (e) out.push({ a: t, b: e, label: false, kind: 'same-entity' });
+    }
+    const r = random();
+    const [q1, q2] = pick(PREAMBLES);
+    const b = r < 0.3 ? joinPreamble(q2, t) : r < 0.6 ? pick(FILLERS)(joinPreamble(q1, t)) : t;
+    out.push({ a: joinPreamble(q1, t), b, label: true, kind: 'preamble-changed' });
+  }
+  for (const p of pairs.filter((x) => x.label)) {
+    const [q1, q2] = pick(PREAMBLES);
+    out.push({ a: joinPreamble(q1, p.a), b: random() < 0.5 ? p.b : joinPreamble(q2, p.b), label: true, kind: 'preamble-changed' });
   }
   return out;
 }

@@ -36,6 +36,9 @@ export const FEATURE_NAMES = [
   'whMismatch',
   'siblingSlot',
   'nameUnmatched',
+  'questionCoverMin',
+  'questionCoverMax',
+  'questionUnmatchedMax',
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
@@ -168,6 +171,43 @@ function sideWeights(r: Reading, matched: Int32Array, sim?: WordSimilarity): Sid
 }
 
 /**
+ * The sentences that carry the question (sentences split at . ! ? : ;): the last one ending in
+ * "?" that has a content word; without one (an instruction, a statement), the whole text. What comes before it
+ * (a preamble, "Context: ...", a greeting, "During the outage:") is context: two prompts that
+ * share it but ask different questions are different requests, and two that differ only there
+ * ask the same thing.
+ */
+export function questionSentences(r: Reading): Set<number> {
+  const toks = r.tokens;
+  const hasContent = new Set<number>();
+  toks.forEach((t, i) => (t.cls === 'content' || t.cls === 'number') && hasContent.add(r.sentenceOf[i]!));
+  let lastQuestion = -1;
+  toks.forEach((t, i) => {
+    // A "?" token opens the next sentence number; the sentence it closes is the one before it.
+    if (t.raw === '?' && i > 0 && hasContent.has(r.sentenceOf[i - 1]!)) lastQuestion = r.sentenceOf[i - 1]!;
+  });
+  return lastQuestion >= 0 ? new Set([lastQuestion]) : hasContent;
+}
+
+/**
+ * How much of the question part (questionSentences) the other prompt covers, IDF-weighted (a match
+ * anywhere on the other side counts: "How do I X in Django?" / "I use Django. How do I X?"), and
+ * the summed specificity of its terms left unmatched.
+ */
+function questionWeights(r: Reading, matched: Int32Array, sim?: WordSimilarity): { cover: number; unmatched: number } {
+  const q = questionSentences(r);
+  let total = 0;
+  let covered = 0;
+  r.tokens.forEach((t, i) => {
+    if ((t.cls !== 'content' && t.cls !== 'number') || !q.has(r.sentenceOf[i]!)) return;
+    const w = specificity(t, sim);
+    total += w;
+    if (matched[i]! >= 0) covered += w;
+  });
+  return { cover: total === 0 ? 1 : covered / total, unmatched: total - covered };
+}
+
+/**
  * What the question asks for: a reason, a place, a time, a person, an amount, a way, a thing.
  * Read from the first question word of each sentence holding aligned terms.
  */
@@ -248,6 +288,8 @@ export function pairFeatures(cosine: number, a: Reading, b: Reading, ctx: Featur
   const wa = sideWeights(a, al.tokenAtoB, sim);
   const wb = sideWeights(b, al.tokenBtoA, sim);
   const slots = slotSubstitutions(al);
+  const qa = questionWeights(a, al.tokenAtoB, sim);
+  const qb = questionWeights(b, al.tokenBtoA, sim);
   let sibling = 0;
   if (sim?.related) for (const [p, q] of slots.pairs) sibling = Math.max(sibling, sim.related(p, q) ?? 0);
   const values = new Float64Array([
@@ -277,6 +319,9 @@ export function pairFeatures(cosine: number, a: Reading, b: Reading, ctx: Featur
     targetMismatch(targets(a, al.tokenAtoB), targets(b, al.tokenBtoA)),
     Math.max(0, sibling),
     Math.min(2, Math.min(wa.names, wb.names)),
+    Math.min(qa.cover, qb.cover),
+    Math.max(qa.cover, qb.cover),
+    Math.min(4, Math.max(qa.unmatched, qb.unmatched)),
   ]);
   return { values, roles };
 }
