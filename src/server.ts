@@ -21,6 +21,7 @@ import { UsageTotalsStore } from './accounting/totals.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-observers.js';
+import { createCacheQualityObserver } from './observability/cache-quality.js';
 import { mountObservabilityRoutes } from './observability/routes.js';
 import { gatewayKeyCredentialWarning, upstreamsWithoutKey } from './policy/upstream-credentials.js';
 import { GatewayKeyStore } from './policy/api-keys.js';
@@ -111,12 +112,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         if (e.op === 'connect') logger.warn('store reachable again: caching resumes', { event: 'store_reachable', downMs: e.downMs });
       }
     });
-    const stats = new StatsCollector({ logPrompts: config.log.prompts });
+    const stats = new StatsCollector({ logPrompts: config.log.prompts, threshold });
     const totals = new UsageTotalsStore(kv.open('totals', { throwOnErrors: true }), {
       onFlushError: (err) => logger.error('totals flush failed', { error: (err as Error).message }),
     });
     const isKnownModel = (model: string) => prices.lookup(model) !== undefined || (routing?.models.has(model) ?? false);
     const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts, isKnownModel });
+    const quality = createCacheQualityObserver({ metrics, quality: stats.cacheQuality });
 
     const onRejected = (status: number, code: string | null) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' });
     const admission = createAdmissionControl(config.admission, onRejected);
@@ -128,7 +130,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       policy,
       // Gateway keys apply to /v1/models too, and a gateway key never goes upstream.
       listModels: async (authorization) => listModels((await policy.identify(authorization)).upstreamAuthorization),
-      onRecord: [observe],
+      onRecord: [observe, quality.onRecord],
+      onFeedback: quality.onFeedback,
       onRejected,
       templates: routing?.templates,
       aliasSystemPrompt: (model) => routing?.systemPrompts.get(model),

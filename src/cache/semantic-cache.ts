@@ -284,7 +284,8 @@ export class SemanticCache {
       (e.expiresAt === undefined || e.expiresAt > now) &&
       (directives.maxAgeSeconds === undefined || now - e.createdAt <= directives.maxAgeSeconds * 1000);
 
-    if ((directives.maxError ?? this.opts.errorBound?.maxErrorRate) !== undefined) this.verifyBudget.tick();
+    const maxError = directives.maxError ?? this.opts.errorBound?.maxErrorRate;
+    if (maxError !== undefined) this.verifyBudget.tick();
     // keyv answers undefined for a read that failed; a failure that made the store unreachable
     // is seen after each read, and the lookup becomes a bypass rather than a miss.
     const exactId = await this.exact.get(keys.exactKey);
@@ -294,7 +295,8 @@ export class SemanticCache {
       if (!this.available) return bypass();
       if (entry && entry.exactKey === keys.exactKey && fresh(entry)) {
         this.touch(entry);
-        return { ...result, status: 'hit', entry, similarity: 1 };
+        // In error-bound mode an exact hit is a lookup of that mode too (stats count it per namespace).
+        return { ...result, status: 'hit', entry, similarity: 1, ...(maxError !== undefined ? { bound: { maxError } } : {}) };
       }
     }
     if (keys.semanticText === undefined) return result;
@@ -320,7 +322,6 @@ export class SemanticCache {
     neighbors.sort((a, b) => b.similarity - a.similarity);
     result.searchMs = performance.now() - t1;
     result.nearestSimilarity = neighbors[0]?.similarity;
-    const maxError = directives.maxError ?? this.opts.errorBound?.maxErrorRate;
     if (maxError !== undefined) {
       const bounded = await this.boundLookup(result, neighbors, keys.semanticText, maxError, fresh);
       return this.available ? bounded : bypass();

@@ -1,3 +1,4 @@
+import { CacheQualityStats, type CacheQualitySnapshot } from './cache-quality.js';
 import { addInto, deltaOf, emptyCounters, type CacheStatus, type UsageCounters, type UsageTotals } from '../accounting/totals.js';
 
 /**
@@ -110,6 +111,12 @@ export interface StatsSnapshot {
   topModels: ModelStats[];
   /** Guardrail decisions since the process started, per stage, check and action (most first). */
   guardrails: GuardrailCount[];
+  /**
+   * Cache quality since the process started (src/observability/cache-quality.ts): per namespace
+   * in error-bound mode the bound, hits, verification calls and their cost, feedback and the
+   * observed wrong-answer rate; in threshold mode the nearest-score histogram and rejections.
+   */
+  cache: CacheQualitySnapshot;
 }
 
 export interface GuardrailCount {
@@ -127,6 +134,8 @@ export interface StatsOptions {
   now?: () => number;
   /** For the latency reservoir once a minute has more than LATENCY_SAMPLES_PER_MINUTE requests. */
   random?: () => number;
+  /** The default similarity threshold, shown with the threshold-mode score histogram. */
+  threshold?: number;
 }
 
 /** Window counters are the lifetime totals' counters, kept per minute. */
@@ -202,6 +211,8 @@ export class StatsCollector {
   private readonly startedAt: number;
   /** "stage/check/action" -> decisions; a small fixed set of keys (2 x 5 x 4). */
   private readonly guardCounts = new Map<string, number>();
+  /** Cache quality counts (error-bound namespaces, threshold-mode scores and rejections). */
+  readonly cacheQuality: CacheQualityStats;
 
   constructor(options: StatsOptions = {}) {
     this.logPrompts = options.logPrompts ?? false;
@@ -209,6 +220,7 @@ export class StatsCollector {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.startedAt = this.now();
+    this.cacheQuality = new CacheQualityStats({ threshold: options.threshold });
   }
 
   private bucketFor(minute: number): Bucket {
@@ -325,6 +337,7 @@ export class StatsCollector {
           return { stage, check, action, count };
         })
         .sort((a, b) => b.count - a.count || `${a.stage}/${a.check}/${a.action}`.localeCompare(`${b.stage}/${b.check}/${b.action}`)),
+      cache: this.cacheQuality.snapshot(),
     };
     if (extra.lifetime) snap.lifetime = extra.lifetime;
     return snap;
