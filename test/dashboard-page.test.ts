@@ -16,7 +16,7 @@ const XSS_MODEL = '<img src=x id=injected onerror="document.title=\'pwned\'">';
 
 /** A realistic snapshot made by the real collector: 30 minutes of mixed traffic over 3 models. */
 function fixture(extraRequests = 0, logPrompts = false): StatsSnapshot {
-  const stats = new StatsCollector({ now: () => NOW, logPrompts, recentLimit: 25 });
+  const stats = new StatsCollector({ now: () => NOW, logPrompts, recentLimit: 25, threshold: 0.8 });
   const models = ['gpt-4o-mini', 'gpt-4o', 'claude-3-5-haiku'];
   let n = 0;
   for (let minute = 0; minute < 30; minute++) {
@@ -50,6 +50,16 @@ function fixture(extraRequests = 0, logPrompts = false): StatsSnapshot {
   }
   for (let i = 0; i < 7; i++) stats.recordGuardDecisions([{ stage: 'input', check: 'injection', action: i < 5 ? 'block' : 'flag' }]);
   stats.recordGuardDecisions([{ stage: 'output', check: 'pii', action: 'mask' }, { stage: 'output', check: 'deny', action: 'block' }]);
+  // Cache quality: two error-bound namespaces (one within its bound, one above it) and threshold-mode lookups.
+  const q = stats.cacheQuality;
+  for (let i = 0; i < 300; i++) {
+    const verify = i % 10 === 0 ? (i % 150 === 0 ? 'different' : 'equivalent') : undefined;
+    q.boundLookup('team-a', 0.02, i % 3 === 0 ? 'semantic-hit' : i % 3 === 1 ? 'hit' : 'miss', verify, verify ? 1250 + i : 0, i % 11 === 0);
+  }
+  for (let i = 0; i < 60; i++) q.boundLookup('team-b', 0.1, i % 2 ? 'semantic-hit' : 'miss', i % 6 === 0 ? 'equivalent' : undefined, i % 6 === 0 ? 900 : 0);
+  for (let i = 0; i < 4; i++) q.feedback('team-b', i !== 0, false);
+  for (let i = 0; i < 120; i++) q.thresholdLookup(i % 4 === 0 ? 'semantic-hit' : i % 9 === 0 ? 'exact' : 'miss', i % 4 === 0 ? 0.8 + (i % 20) / 100 : i % 13 === 0 ? undefined : 0.3 + (i % 45) / 100);
+  for (const [reason, n] of [['number-mismatch', 7], ['roles-swapped', 3], ['entity-mismatch', 5]] as const) for (let i = 0; i < n; i++) q.rejection(reason);
   stats.record({ requestId: 'req-xss', tenant: 'e5f6a7b8', model: XSS_MODEL, cacheStatus: 'miss', status: 200, latencyMs: 812, costMicroUsd: 2500, promptTokens: 10, completionTokens: 5 });
   return stats.snapshot();
 }
@@ -228,6 +238,80 @@ describe('dashboard page in headless Chromium', function () {
 
       mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('plots observed error against the bound per namespace, verification calls and cost, and the nearest-score histogram with rejections', async () => {
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      const c = state.snapshot.cache;
+      expect(c.namespaces.map((n) => n.namespace)).to.deep.equal(['team-a', 'team-b']);
+      expect(await page.locator('#bound-panel').isVisible()).to.equal(true);
+      const calls = c.namespaces.reduce((a, n) => a + n.verification.calls, 0);
+      const cost = c.namespaces.reduce((a, n) => a + n.verification.costUsd, 0);
+      expect(calls).to.equal(30 + 10);
+      expect(await headline(page, 'verify-calls')).to.deep.equal({ text: fmtInt(calls), value: String(calls) });
+      expect(await headline(page, 'verify-cost')).to.deep.equal({ text: fmtUsd(cost), value: String(cost) });
+      const skipped = c.namespaces.reduce((x, n) => x + n.verification.skipped, 0);
+      expect(skipped).to.equal(28); // team-a: every 11th of 300 lookups
+      expect(await headline(page, 'verify-skipped')).to.deep.equal({ text: fmtInt(skipped), value: String(skipped) });
+      const rows = await page.locator('#bound-table tbody tr').evaluateAll((trs) => trs.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+      const pct = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(2)}%`);
+      expect(rows.map((r) => r.slice(0, 6))).to.deep.equal(
+        c.namespaces.map((n) => [n.namespace, pct(n.maxErrorRate), pct(n.observedErrorRate), fmtInt(n.observations), fmtRatio(n.hitRatio), fmtInt(n.verification.calls)]),
+      );
+      // team-a: 2 wrong of 30 verified (6.67%) is above its 2% bound; team-b: 1 wrong (feedback) of 10 + 4 checks, within 10%.
+      const a = c.namespaces[0]!;
+      const b = c.namespaces[1]!;
+      expect(a.observedErrorRate).to.be.closeTo(2 / 30, 1e-12);
+      expect(b).to.deep.include({ observations: 14, wrong: 1 });
+      expect(await page.locator('#bound-table tbody tr[data-namespace="team-a"] td.over').count()).to.equal(1);
+      expect(await page.locator('#bound-table tbody tr[data-namespace="team-b"] td.over').count()).to.equal(0);
+      // The chart: one bar of the observed rate and one line at the bound per namespace, red above it.
+      for (const n of c.namespaces) {
+        const bar = page.locator(`#chart-bound rect.observed[data-namespace="${n.namespace}"]`);
+        expect(await bar.getAttribute('data-value')).to.equal(String(n.observedErrorRate));
+        expect(await bar.getAttribute('fill')).to.equal(n.observedErrorRate! > n.maxErrorRate! ? 'var(--bad)' : 'var(--sem)');
+        expect(await page.locator(`#chart-bound line.bound[data-namespace="${n.namespace}"]`).getAttribute('data-value')).to.equal(String(n.maxErrorRate));
+      }
+      // A bar above its bound line reaches higher on the page (smaller y), and the reverse.
+      const top = async (sel: string) => Number(await page.locator(sel).first().evaluate((e) => (e as SVGGraphicsElement).getBBox().y));
+      expect(await top('#chart-bound rect.observed[data-namespace="team-a"]')).to.be.below(await top('#chart-bound line.bound[data-namespace="team-a"]'));
+      expect(await top('#chart-bound rect.observed[data-namespace="team-b"]')).to.be.above(await top('#chart-bound line.bound[data-namespace="team-b"]'));
+
+      // Threshold mode: one rect per non-empty bin and kind with its count, the threshold line, rejections by reason.
+      const t = c.threshold;
+      expect(await page.locator('#threshold-panel').isVisible()).to.equal(true);
+      const rects = await page.locator('#chart-scores rect').evaluateAll((els) => els.map((e) => [e.getAttribute('data-kind'), Number(e.getAttribute('data-bin')), Number(e.getAttribute('data-count'))] as const));
+      const expected = [
+        ...t.hitScores.flatMap((n, i) => (n ? [['hit', i, n] as const] : [])),
+        ...t.missScores.flatMap((n, i) => (n ? [['miss', i, n] as const] : [])),
+      ];
+      expect(rects).to.deep.equal(expected);
+      expect(t.hitScores.slice(0, 16).every((n) => n === 0)).to.equal(true); // the fixture's hits score 0.80-0.99
+      expect(t.threshold).to.equal(0.8);
+      expect(await page.locator('#chart-scores line.threshold').getAttribute('data-value')).to.equal('0.8');
+      const reasons = await page.locator('#rejections tbody tr').evaluateAll((trs) => trs.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+      expect(reasons).to.deep.equal([['number-mismatch', '7'], ['entity-mismatch', '5'], ['roles-swapped', '3']]);
+      expect(await page.locator('#threshold-note').textContent()).to.contain(`${fmtInt(t.semanticHits)} semantic hits`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it('hides the cache-quality panels while there is nothing to show', async () => {
+    const empty = new StatsCollector({ now: () => NOW }).snapshot();
+    state.snapshot = { ...fixture(), cache: empty.cache };
+    const page = await openPage();
+    try {
+      await page.goto(`${server!.origin}/dashboard`);
+      await page.waitForSelector('html[data-state="ready"]');
+      expect(await page.locator('#bound-panel').isHidden()).to.equal(true);
+      expect(await page.locator('#threshold-panel').isHidden()).to.equal(true);
     } finally {
       await page.context().close();
     }

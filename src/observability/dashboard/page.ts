@@ -11,6 +11,13 @@
  * #lifetime-requests, #lifetime-hit-ratio, #lifetime-saved-usd, #lifetime-cost-usd,
  * #lifetime-saved-tokens. #window-title says what the window covers: the last 24 h, or the time
  * since the gateway started when that is shorter (the per-minute series is kept in memory).
+ * Cache quality (the stats' `cache` part): #bound-panel (error-bound mode, hidden until a
+ * namespace has error-bound lookups or feedback) with #chart-bound (per namespace a bar of the
+ * observed wrong-answer rate and a line at the bound, `data-namespace` on each), #verify-calls,
+ * #verify-skipped,
+ * #verify-cost and the #bound-table; #threshold-panel (threshold mode, hidden until it has
+ * lookups) with #chart-scores (one rect per non-empty bin and kind, `data-kind` hit|miss,
+ * `data-bin`, `data-count`), the threshold line, and the #rejections table.
  * The root element's `data-state` is "loading", "ready", "auth"
  * (the server wants the admin key) or "error"; `data-refreshes` counts successful loads.
  */
@@ -57,6 +64,13 @@ td.num, th.num { text-align:right; }
 td.prompt { white-space:normal; max-width:420px; overflow-wrap:anywhere; color:var(--muted); }
 .badge { padding:1px 6px; border-radius:9px; font-size:12px; color:#fff; }
 .badge.hit { background:var(--hit); } .badge.semantic-hit { background:var(--sem); } .badge.miss { background:var(--miss); } .badge.bypass { background:var(--muted); }
+.note { color:var(--muted); font-size:12px; margin:4px 0 8px; }
+.scroll { overflow-x:auto; }
+#bound-table th, #bound-table td { padding:5px 4px; }
+.panel-cards { display:flex; flex-wrap:wrap; gap:24px; margin:4px 0 8px; }
+.panel-cards .value { font-size:18px; font-weight:600; font-variant-numeric:tabular-nums; }
+.panel-cards .label { color:var(--muted); font-size:12px; }
+td.over { color:var(--bad); font-weight:600; }
 #auth { display:none; }
 html[data-state="auth"] #auth { display:block; }
 #auth form { display:flex; gap:8px; align-items:center; }
@@ -111,6 +125,29 @@ const BODY = `
       <div class="legend"><span><i style="background:var(--sem)"></i>p50</span><span><i style="background:var(--bad)"></i>p95</span></div></section>
     <section><h2>Savings and spend, cumulative</h2><svg class="chart" id="chart-savings" role="img" aria-label="Savings over time"></svg>
       <div class="legend"><span><i style="background:var(--hit)"></i>saved $</span><span><i style="background:var(--miss)"></i>spent $</span></div></section>
+  </div>
+  <div class="row">
+    <section id="bound-panel" hidden>
+      <h2>Error-bound mode: observed wrong-answer rate against the bound</h2>
+      <p class="note">Per namespace, since the gateway started: wrong over all checks of a cached answer (verification calls compare the best uncertain candidate with the fresh answer; feedback labels a served one).</p>
+      <div class="panel-cards">
+        <div><div class="label">Verification calls</div><div class="value" id="verify-calls">–</div></div>
+        <div><div class="label">Their cost</div><div class="value" id="verify-cost">–</div></div>
+        <div><div class="label">Checks (wrong)</div><div class="value" id="bound-checks">–</div></div>
+        <div><div class="label">Skipped (cap)</div><div class="value" id="verify-skipped">–</div></div>
+      </div>
+      <svg class="chart" id="chart-bound" role="img" aria-label="Observed error against the bound per namespace"></svg>
+      <div class="legend"><span><i style="background:var(--sem)"></i>observed error</span><span><i style="background:var(--bad)"></i>above the bound</span><span><i style="background:var(--ink)"></i>bound</span></div>
+      <div class="scroll"><table id="bound-table"><thead><tr><th>Namespace</th><th class="num">Bound</th><th class="num">Observed</th><th class="num">Checks</th><th class="num">Hit ratio</th><th class="num">Verified</th><th class="num">Cost</th><th class="num">Labels ✓/✗</th></tr></thead><tbody></tbody></table></div>
+    </section>
+    <section id="threshold-panel" hidden>
+      <h2>Threshold mode: nearest-entry scores</h2>
+      <p class="note" id="threshold-note">Every semantic lookup's nearest candidate, by score, since the gateway started.</p>
+      <svg class="chart" id="chart-scores" role="img" aria-label="Nearest-entry scores of hits and misses"></svg>
+      <div class="legend"><span><i style="background:var(--sem)"></i>semantic hits</span><span><i style="background:var(--miss)"></i>misses</span><span><i style="background:var(--ink)"></i>threshold</span></div>
+      <h2 style="margin-top:12px">Rejected candidates by reason</h2>
+      <table id="rejections"><thead><tr><th>Reason</th><th class="num">Candidates</th></tr></thead><tbody></tbody></table>
+    </section>
   </div>
   <section>
     <h2>Top models</h2>
@@ -328,6 +365,8 @@ const SCRIPT = String.raw`
       { color: 'var(--miss)', values: cumulativeSteps(cumSpent) },
     ], { yFormat: fmtUsdTick, joinGaps: true });
 
+    renderCacheQuality(s.cache);
+
     var tbody = $('top-models').tBodies[0];
     tbody.textContent = '';
     var modelSaved = usdColumn(s.topModels.map(function (m) { return m.savedUsd; }));
@@ -383,6 +422,124 @@ const SCRIPT = String.raw`
       cell(tr, recentSaved(r.savedUsd), 'num');
       if (showPrompt) cell(tr, r.prompt || '', 'prompt');
       rbody.appendChild(tr);
+    });
+  }
+
+  function fmtPct(r) { return r === null || r === undefined ? '–' : (r * 100).toFixed(2) + '%'; }
+
+  function renderCacheQuality(c) {
+    var namespaces = c && c.namespaces ? c.namespaces : [];
+    var th = c && c.threshold ? c.threshold : null;
+    $('bound-panel').hidden = namespaces.length === 0;
+    $('threshold-panel').hidden = !th || (th.lookups === 0 && th.rejections.length === 0);
+    if (namespaces.length) renderBound(namespaces);
+    if (th && !$('threshold-panel').hidden) renderScores(th);
+  }
+
+  function renderBound(namespaces) {
+    var calls = 0, cost = 0, checks = 0, wrong = 0, skipped = 0;
+    namespaces.forEach(function (n) { calls += n.verification.calls; cost += n.verification.costUsd; checks += n.observations; wrong += n.wrong; skipped += n.verification.skipped; });
+    setNumber('verify-skipped', skipped, fmtInt(skipped));
+    setNumber('verify-calls', calls, fmtInt(calls));
+    setNumber('verify-cost', cost, fmtUsd(cost));
+    setNumber('bound-checks', checks, fmtInt(checks) + ' (' + fmtInt(wrong) + ')');
+    var tbody = $('bound-table').tBodies[0];
+    tbody.textContent = '';
+    var costCol = usdColumn(namespaces.map(function (n) { return n.verification.costUsd; }));
+    namespaces.forEach(function (n) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-namespace', n.namespace);
+      cell(tr, n.namespace);
+      cell(tr, fmtPct(n.maxErrorRate), 'num');
+      var over = n.observedErrorRate !== null && n.maxErrorRate !== null && n.observedErrorRate > n.maxErrorRate;
+      cell(tr, fmtPct(n.observedErrorRate), over ? 'num over' : 'num');
+      cell(tr, fmtInt(n.observations), 'num');
+      cell(tr, fmtRatio(n.hitRatio), 'num');
+      cell(tr, fmtInt(n.verification.calls), 'num');
+      cell(tr, costCol(n.verification.costUsd), 'num');
+      cell(tr, fmtInt(n.feedback.correct) + ' / ' + fmtInt(n.feedback.wrong), 'num');
+      tbody.appendChild(tr);
+    });
+    drawBoundChart($('chart-bound'), namespaces.slice(0, 12));
+  }
+
+  // Per namespace: a bar of the observed rate (red above the bound) and a line at the bound.
+  function drawBoundChart(svg, namespaces) {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var W = Math.max(svg.clientWidth || 600, 200), H = svg.clientHeight || 200, R = 10, T = 10, B = 22;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    var top = 0;
+    namespaces.forEach(function (n) { top = Math.max(top, n.maxErrorRate || 0, n.observedErrorRate || 0); });
+    var nice = niceTicks(top > 0 ? top : 0.01, 4);
+    var yMax = nice.ticks[nice.ticks.length - 1];
+    var labels = nice.ticks.map(function (v) { return (v * 100).toFixed(Math.max(0, nice.decimals - 2)) + '%'; });
+    var L = Math.max(40, 10 + 6 * Math.max.apply(null, labels.map(function (t) { return t.length; })));
+    var y = function (v) { return T + (1 - v / yMax) * (H - T - B); };
+    nice.ticks.forEach(function (v, i) {
+      svg.appendChild(svgEl('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
+      svg.appendChild(svgEl('text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, labels[i]));
+    });
+    var slot = (W - L - R) / namespaces.length, bw = Math.min(48, slot * 0.6);
+    namespaces.forEach(function (n, i) {
+      var cx = L + slot * (i + 0.5);
+      if (n.observedErrorRate !== null) {
+        var over = n.maxErrorRate !== null && n.observedErrorRate > n.maxErrorRate;
+        var bar = svgEl('rect', { x: (cx - bw / 2).toFixed(1), y: y(n.observedErrorRate).toFixed(1), width: bw.toFixed(1), height: Math.max(0, y(0) - y(n.observedErrorRate)).toFixed(1), fill: over ? 'var(--bad)' : 'var(--sem)', class: 'observed', 'data-namespace': n.namespace, 'data-value': n.observedErrorRate });
+        bar.appendChild(svgEl('title', {}, n.namespace + ': ' + fmtPct(n.observedErrorRate) + ' wrong of ' + fmtInt(n.observations) + ' checks'));
+        svg.appendChild(bar);
+      }
+      if (n.maxErrorRate !== null) {
+        svg.appendChild(svgEl('line', { x1: (cx - bw / 2 - 6).toFixed(1), x2: (cx + bw / 2 + 6).toFixed(1), y1: y(n.maxErrorRate).toFixed(1), y2: y(n.maxErrorRate).toFixed(1), stroke: 'var(--ink)', 'stroke-width': 2, 'stroke-dasharray': '4 2', class: 'bound', 'data-namespace': n.namespace, 'data-value': n.maxErrorRate }));
+      }
+      var name = n.namespace.length > 14 ? n.namespace.slice(0, 13) + '…' : n.namespace;
+      svg.appendChild(svgEl('text', { x: cx.toFixed(1), y: H - 6, 'text-anchor': 'middle' }, name));
+    });
+  }
+
+  // Histogram of nearest scores: hits and misses side by side in each bin, the threshold as a line.
+  function renderScores(th) {
+    var svg = $('chart-scores');
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    var W = Math.max(svg.clientWidth || 600, 200), H = svg.clientHeight || 200, L = 40, R = 10, T = 10, B = 22;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    var bins = th.bins, most = 0;
+    for (var i = 0; i < bins; i++) most = Math.max(most, th.hitScores[i], th.missScores[i]);
+    // Counts: whole-number steps.
+    var nice = niceTicks(Math.max(most, 4), 4);
+    var yMax = nice.ticks[nice.ticks.length - 1];
+    L = Math.max(L, 10 + 6 * String(fmtInt(yMax)).length);
+    var y = function (v) { return T + (1 - v / yMax) * (H - T - B); };
+    var x = function (score) { return L + score * (W - L - R); };
+    nice.ticks.forEach(function (v) {
+      svg.appendChild(svgEl('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
+      svg.appendChild(svgEl('text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, fmtInt(v)));
+    });
+    var bw = (W - L - R) / bins;
+    [['hit', th.hitScores, 'var(--sem)', 0], ['miss', th.missScores, 'var(--miss)', 1]].forEach(function (k) {
+      k[1].forEach(function (count, b) {
+        if (!count) return;
+        var rect = svgEl('rect', { x: (x(b / bins) + 1 + k[3] * (bw - 2) / 2).toFixed(1), y: y(count).toFixed(1), width: ((bw - 2) / 2).toFixed(1), height: Math.max(0, y(0) - y(count)).toFixed(1), fill: k[2], 'data-kind': k[0], 'data-bin': b, 'data-count': count });
+        rect.appendChild(svgEl('title', {}, (k[0] === 'hit' ? 'hits' : 'misses') + ' at ' + (b / bins).toFixed(2) + '–' + ((b + 1) / bins).toFixed(2) + ': ' + fmtInt(count)));
+        svg.appendChild(rect);
+      });
+    });
+    [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
+      svg.appendChild(svgEl('text', { x: x(v).toFixed(1), y: H - 6, 'text-anchor': v === 0 ? 'start' : v === 1 ? 'end' : 'middle' }, v.toFixed(2)));
+    });
+    if (th.threshold !== null) {
+      svg.appendChild(svgEl('line', { x1: x(th.threshold).toFixed(1), x2: x(th.threshold).toFixed(1), y1: T, y2: y(0), stroke: 'var(--ink)', 'stroke-width': 2, 'stroke-dasharray': '4 2', class: 'threshold', 'data-value': th.threshold }));
+    }
+    $('threshold-note').textContent = 'Every semantic lookup\'s nearest candidate, by score, since the gateway started: ' +
+      fmtInt(th.semanticHits) + ' semantic hits, ' + fmtInt(th.misses) + ' misses (' + fmtInt(th.noCandidate) + ' with no candidate), ' + fmtInt(th.exactHits) + ' exact hits' +
+      (th.threshold !== null ? '; default threshold ' + th.threshold.toFixed(3) : '') + '.';
+    var tbody = $('rejections').tBodies[0];
+    tbody.textContent = '';
+    th.rejections.forEach(function (r) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-reason', r.reason);
+      cell(tr, r.reason);
+      cell(tr, fmtInt(r.count), 'num');
+      tbody.appendChild(tr);
     });
   }
 
