@@ -21,7 +21,7 @@ import { UsageTotalsStore } from './accounting/totals.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRequestObserver } from './observability/request-observers.js';
-import { createCacheQualityObserver } from './observability/cache-quality.js';
+import { createCacheQualityObserver, registerCacheQualityMetrics } from './observability/cache-quality.js';
 import { mountObservabilityRoutes } from './observability/routes.js';
 import { gatewayKeyCredentialWarning, upstreamsWithoutKey } from './policy/upstream-credentials.js';
 import { GatewayKeyStore } from './policy/api-keys.js';
@@ -118,7 +118,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     });
     const isKnownModel = (model: string) => prices.lookup(model) !== undefined || (routing?.models.has(model) ?? false);
     const observe = createRequestObserver({ metrics, stats, totals, logPrompts: config.log.prompts, isKnownModel });
-    const quality = createCacheQualityObserver({ metrics, quality: stats.cacheQuality });
+    const quality = createCacheQualityObserver(stats.cacheQuality);
+    registerCacheQualityMetrics(metrics.registry, stats.cacheQuality);
 
     const onRejected = (status: number, code: string | null) => metrics.rejectedRequests.inc({ status: String(status), code: code ?? 'none' });
     const admission = createAdmissionControl(config.admission, onRejected);

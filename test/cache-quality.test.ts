@@ -233,6 +233,13 @@ describe('cache quality in /metrics and /v1/gateway/stats (real gateway, upstrea
       const metrics = await getMetrics(gw);
       expect(metrics.get('gateway_cache_nearest_score_count{result="hit"}')).to.equal(t.semanticHits);
       expect(metrics.get('gateway_cache_nearest_score_count{result="miss"}')).to.equal(t.missScores.reduce((x, y) => x + y, 0));
+      // Cumulative buckets every 0.05, from the same bins.
+      let below = 0;
+      for (let i = 0; i < SCORE_BINS - 1; i++) {
+        below += t.hitScores[i]!;
+        expect(metrics.get(`gateway_cache_nearest_score_bucket{le="${(i + 1) / SCORE_BINS}",result="hit"}`), `le ${(i + 1) / SCORE_BINS}`).to.equal(below);
+      }
+      expect(metrics.get('gateway_cache_nearest_score_bucket{le="+Inf",result="hit"}')).to.equal(t.semanticHits);
       for (const r of t.rejections) expect(metrics.get(`gateway_guard_rejections_total{reason="${r.reason}"}`), r.reason).to.equal(r.count);
       // No error-bound namespace in threshold mode.
       expect(stats.cache.namespaces).to.deep.equal([]);

@@ -1,7 +1,7 @@
 import type { FeedbackOutcome } from '../cache/semantic-cache.js';
 import type { RequestRecord } from '../http/chat-route.js';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { CardinalityCap } from './cardinality-cap.js';
-import type { GatewayMetrics } from './metrics.js';
 
 /**
  * How good the cache's answers are, for GET /metrics and GET /v1/gateway/stats (the `cache` part):
@@ -12,8 +12,9 @@ import type { GatewayMetrics } from './metrics.js';
  *  - threshold mode: the nearest candidate's score of every semantic lookup, in SCORE_BINS bins
  *    for hits and for misses, and the guard's (or verifier's) rejections by reason, what a person
  *    tuning CACHE_SIMILARITY_THRESHOLD reads.
- * Counted since the process started, in memory; O(1) per request, nothing allocated per request
- * but prom-client's label lookups.
+ * Counted since the process started, in memory: a request costs a map lookup and a few additions
+ * (no label objects, no prom-client call: a labelled prom-client update costs ~1 µs); the
+ * Prometheus series are read from these counts at scrape time (registerCacheQualityMetrics).
  */
 
 /** Score bins of the threshold-mode histogram: bin i counts scores in [i/20, (i+1)/20), the last one includes 1. */
@@ -27,7 +28,8 @@ export type VerificationOutcome = 'equivalent' | 'different' | 'failed';
 
 /** Guard reasons look like "number-mismatch: 2 vs 3"; only the kind is a label. */
 export function reasonKind(reason: string): string {
-  return reason.split(':')[0]!.trim().slice(0, 40) || 'other';
+  const colon = reason.indexOf(':');
+  return (colon < 0 ? reason : reason.slice(0, colon)).trim().slice(0, 40) || 'other';
 }
 
 /** The bin of a score: scores below 0 (cosine) count in the first, 1 in the last. */
@@ -133,9 +135,13 @@ export class CacheQualityStats {
   private readonly namespaces = new Map<string, NamespaceCounts>();
   private readonly hitScores = new Array<number>(SCORE_BINS).fill(0);
   private readonly missScores = new Array<number>(SCORE_BINS).fill(0);
-  private readonly reasons = new Map<string, number>();
+  /** Counts by reason kind (at most MAX_REASONS + 1 entries). */
+  private readonly reasons: Array<{ reason: string; count: number }> = [];
   private exactHits = 0;
   private noCandidate = 0;
+  /** Sums of the binned scores (for the Prometheus histogram's _sum). */
+  private hitScoreSum = 0;
+  private missScoreSum = 0;
 
   constructor(private readonly options: CacheQualityOptions = {}) {}
 
@@ -182,12 +188,37 @@ export class CacheQualityStats {
     else if (nearest === undefined || !Number.isFinite(nearest)) {
       // A semantic hit always has a candidate; a miss may have none.
       this.noCandidate++;
-    } else (result === 'semantic-hit' ? this.hitScores : this.missScores)[scoreBin(nearest)]!++;
+    } else if (result === 'semantic-hit') {
+      this.hitScores[scoreBin(nearest)]!++;
+      this.hitScoreSum += Math.max(0, nearest);
+    } else {
+      this.missScores[scoreBin(nearest)]!++;
+      this.missScoreSum += Math.max(0, nearest);
+    }
   }
 
-  rejection(kind: string): void {
-    const key = this.reasons.has(kind) || this.reasons.size < MAX_REASONS ? kind : 'other';
-    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+  /** Sums of the scores counted in hitScores and missScores. */
+  get scoreSums(): { hit: number; miss: number } {
+    return { hit: this.hitScoreSum, miss: this.missScoreSum };
+  }
+
+  /**
+   * One rejected candidate, by its full reason ("number-mismatch: 2 vs 3"); counted under the
+   * reason's kind. The kinds are a handful: found by a scan that allocates nothing.
+   */
+  rejection(reason: string): void {
+    for (const r of this.reasons) {
+      if (reason.startsWith(r.reason) && (reason.length === r.reason.length || reason.charCodeAt(r.reason.length) === 58 /* : */ || reason.charCodeAt(r.reason.length) === 32)) {
+        r.count++;
+        return;
+      }
+    }
+    // A property name is an internalized flat string: later startsWith() compare fast against it.
+    const kind = Object.keys({ [reasonKind(reason)]: 0 })[0]!;
+    let r = this.reasons.find((x) => x.reason === kind);
+    if (!r && this.reasons.length >= MAX_REASONS) r = this.reasons.find((x) => x.reason === 'other');
+    if (!r) this.reasons.push((r = { reason: this.reasons.length >= MAX_REASONS ? 'other' : kind, count: 0 }));
+    r.count++;
   }
 
   snapshot(): CacheQualitySnapshot {
@@ -226,61 +257,136 @@ export class CacheQualityStats {
         noCandidate: this.noCandidate,
         hitScores: [...this.hitScores],
         missScores: [...this.missScores],
-        rejections: [...this.reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+        rejections: this.reasons.map((r) => ({ ...r })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
       },
     };
   }
 }
 
 /**
- * Feeds finished requests and feedback labels to the cache-quality metrics and stats. One
- * namespace cap for both, so a namespace has the same label in metrics and stats.
+ * Feeds finished requests and feedback labels to the cache-quality counts, under one namespace
+ * cap (so a namespace has the same name in metrics and stats).
  */
-export function createCacheQualityObserver(parts: { metrics: GatewayMetrics; quality: CacheQualityStats }) {
-  const { metrics, quality } = parts;
+export function createCacheQualityObserver(quality: CacheQualityStats) {
   const namespaces = new CardinalityCap(MAX_NAMESPACES_TRACKED);
-  const setRate = (namespace: string) => {
-    const rate = quality.observedErrorRate(namespace);
-    if (rate !== null) metrics.observedErrorRate.set({ namespace }, rate);
-  };
   return {
     onRecord(r: RequestRecord): void {
       if (r.cacheStatus === 'bypass') return;
-      // A coalesced request was served the leader's answer: its own lookup missed.
-      const status = r.coalesced ? 'miss' : r.cacheStatus;
       if (r.bound) {
-        const namespace = namespaces.label(r.namespace);
         let outcome: VerificationOutcome | undefined;
-        let cost = 0;
         // Only the request that went upstream made the call (a coalesced one waited for it).
         if (r.bound.verify && !r.coalesced) {
           const best = r.verification?.[0];
           outcome = best ? (best.equivalent ? 'equivalent' : 'different') : 'failed';
-          cost = r.accounting?.costMicroUsd ?? 0;
-          metrics.verifications.inc({ namespace, outcome });
-          if (cost > 0) metrics.verificationCostUsd.inc({ namespace }, cost / 1e6);
-          if (best) metrics.answerChecks.inc({ namespace, source: 'verification', outcome: best.equivalent ? 'right' : 'wrong' });
         }
-        if (r.bound.verifySkipped) metrics.verificationsSkipped.inc({ namespace });
-        metrics.boundLookups.inc({ namespace, cache: r.cacheStatus });
-        metrics.maxErrorRate.set({ namespace }, r.bound.maxError);
-        quality.boundLookup(namespace, r.bound.maxError, r.cacheStatus, outcome, cost, r.bound.verifySkipped === true);
-        if (outcome && outcome !== 'failed') setRate(namespace);
-      } else {
-        if (status === 'hit') quality.thresholdLookup('exact', undefined);
-        else {
-          quality.thresholdLookup(status, r.nearestSimilarity);
-          if (r.nearestSimilarity !== undefined) metrics.nearestScore.observe({ result: status === 'semantic-hit' ? 'hit' : 'miss' }, Math.max(0, r.nearestSimilarity));
-        }
-        for (const g of r.guardRejections) quality.rejection(reasonKind(g.reason));
+        quality.boundLookup(namespaces.label(r.namespace), r.bound.maxError, r.cacheStatus, outcome, outcome ? (r.accounting?.costMicroUsd ?? 0) : 0, r.bound.verifySkipped === true);
+        return;
       }
+      // A coalesced request was served the leader's answer: its own lookup missed.
+      const status = r.coalesced ? 'miss' : r.cacheStatus;
+      if (status === 'hit') quality.thresholdLookup('exact', undefined);
+      else quality.thresholdLookup(status, r.nearestSimilarity);
+      for (const g of r.guardRejections) quality.rejection(g.reason);
     },
     onFeedback(outcome: Extract<FeedbackOutcome, { found: true }>, correct: boolean): void {
-      const namespace = namespaces.label(outcome.served.namespace);
-      metrics.feedbackLabels.inc({ namespace, label: correct ? 'correct' : 'wrong' });
-      metrics.answerChecks.inc({ namespace, source: 'feedback', outcome: correct ? 'right' : 'wrong' });
-      quality.feedback(namespace, correct, outcome.entryRetired);
-      setRate(namespace);
+      quality.feedback(namespaces.label(outcome.served.namespace), correct, outcome.entryRetired);
     },
   };
+}
+
+/**
+ * The cache-quality series of GET /metrics, read from `quality` at scrape time (so the request
+ * path never calls prom-client for them). Counters are cumulative since the process started:
+ *  - {p}cache_bound_lookups_total{namespace,cache}: error-bound lookups by result (hit, semantic-hit, miss);
+ *  - {p}cache_verifications_total{namespace,outcome}: verification calls (equivalent, different, failed);
+ *  - {p}cache_verification_cost_usd_total{namespace}: what they paid upstream;
+ *  - {p}cache_verifications_skipped_total{namespace}: uncertain candidates left as misses at CACHE_VERIFY_MAX_RATE;
+ *  - {p}cache_answer_checks_total{namespace,source,outcome}: checks of a cached answer (verification, feedback; right, wrong);
+ *  - {p}cache_feedback_total{namespace,label}: feedback labels (correct, wrong);
+ *  - gauges {p}cache_observed_error_rate{namespace} (wrong / checks) and {p}cache_max_error_rate{namespace} (the bound);
+ *  - histogram {p}cache_nearest_score{result}: threshold mode, the nearest score of semantic hits and misses,
+ *    buckets every 1/SCORE_BINS (the stats' bins: bucket le=x counts scores below x, +Inf all).
+ */
+export function registerCacheQualityMetrics(registry: Registry, quality: CacheQualityStats, prefix = 'gateway_'): void {
+  const registers = [registry];
+  // Set from the counts at every scrape; zero series are left out, as elsewhere.
+  const fromCounts = <L extends string>(name: string, help: string, labelNames: L[], read: (n: NamespaceQuality, put: (labels: Record<L, string>, v: number) => void) => void) =>
+    new Counter<L>({
+      name: prefix + name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const n of quality.snapshot().namespaces) read(n, (labels, v) => v > 0 && this.inc(labels as never, v));
+      },
+    });
+  fromCounts('cache_bound_lookups_total', 'Error-bound mode lookups by namespace and result (hit, semantic-hit, miss).', ['namespace', 'cache'], (n, put) => {
+    put({ namespace: n.namespace, cache: 'hit' }, n.hits);
+    put({ namespace: n.namespace, cache: 'semantic-hit' }, n.semanticHits);
+    put({ namespace: n.namespace, cache: 'miss' }, n.misses);
+  });
+  fromCounts('cache_verifications_total', 'Verification calls (error-bound mode) by namespace and what the fresh answer said of the best candidate: equivalent, different, or failed.', ['namespace', 'outcome'], (n, put) => {
+    for (const outcome of ['equivalent', 'different', 'failed'] as const) put({ namespace: n.namespace, outcome }, n.verification[outcome]);
+  });
+  fromCounts('cache_verification_cost_usd_total', 'US dollars the verification calls paid upstream (from the price table), by namespace.', ['namespace'], (n, put) =>
+    put({ namespace: n.namespace }, n.verification.costUsd),
+  );
+  fromCounts('cache_verifications_skipped_total', 'Uncertain candidates left as plain misses because CACHE_VERIFY_MAX_RATE was reached, by namespace.', ['namespace'], (n, put) =>
+    put({ namespace: n.namespace }, n.verification.skipped),
+  );
+  fromCounts('cache_answer_checks_total', 'Cached answers checked, by namespace, source (verification, feedback) and outcome (right, wrong).', ['namespace', 'source', 'outcome'], (n, put) => {
+    put({ namespace: n.namespace, source: 'verification', outcome: 'right' }, n.verification.equivalent);
+    put({ namespace: n.namespace, source: 'verification', outcome: 'wrong' }, n.verification.different);
+    put({ namespace: n.namespace, source: 'feedback', outcome: 'right' }, n.feedback.correct);
+    put({ namespace: n.namespace, source: 'feedback', outcome: 'wrong' }, n.feedback.wrong);
+  });
+  fromCounts('cache_feedback_total', 'POST /v1/cache/feedback labels taken, by namespace and label (correct, wrong).', ['namespace', 'label'], (n, put) => {
+    put({ namespace: n.namespace, label: 'correct' }, n.feedback.correct);
+    put({ namespace: n.namespace, label: 'wrong' }, n.feedback.wrong);
+  });
+  const gauge = (name: string, help: string, read: (n: NamespaceQuality) => number | null) =>
+    new Gauge({
+      name: prefix + name,
+      help,
+      labelNames: ['namespace'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const n of quality.snapshot().namespaces) {
+          const v = read(n);
+          if (v !== null) this.set({ namespace: n.namespace }, v);
+        }
+      },
+    });
+  gauge('cache_observed_error_rate', 'Wrong over all checks of a cached answer (verification calls and feedback) since start, per namespace.', (n) => n.observedErrorRate);
+  gauge('cache_max_error_rate', "The error bound of the namespace's latest error-bound lookup (CACHE_MAX_ERROR_RATE or x-cache-max-error).", (n) => n.maxErrorRate);
+
+  // A histogram made from the stats' bins (prom-client's Histogram takes one observation at a time).
+  const name = prefix + 'cache_nearest_score';
+  const help = "Threshold mode: the nearest candidate's score per semantic lookup, by result (hit, miss).";
+  const histogram = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    reset() {},
+    get() {
+      const t = quality.snapshot().threshold;
+      const sums = quality.scoreSums;
+      const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+      for (const [result, bins, sum] of [['hit', t.hitScores, sums.hit], ['miss', t.missScores, sums.miss]] as const) {
+        let cumulative = 0;
+        for (let i = 0; i < bins.length; i++) {
+          cumulative += bins[i]!;
+          const le = i === bins.length - 1 ? '+Inf' : Math.round(((i + 1) / bins.length) * 1e4) / 1e4;
+          values.push({ metricName: `${name}_bucket`, labels: { le, result }, value: cumulative });
+        }
+        values.push({ metricName: `${name}_sum`, labels: { result }, value: sum });
+        values.push({ metricName: `${name}_count`, labels: { result }, value: cumulative });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  };
+  registry.registerMetric(histogram as unknown as Metric);
 }

@@ -68,28 +68,6 @@ export interface GatewayMetrics {
   readonly storeDegraded: Gauge<never>;
   /** Chat requests served without the cache (x-cache-status: bypass) because the store was unreachable. */
   readonly storeBypassedRequests: Counter<never>;
-  /**
-   * Cache quality (src/observability/cache-quality.ts feeds these). Namespaces are client-chosen:
-   * at most MAX_NAMESPACES_TRACKED by name, the rest as "other".
-   * Error-bound lookups by namespace and result (hit, semantic-hit, miss): the hit rate per namespace.
-   */
-  readonly boundLookups: Counter<'namespace' | 'cache'>;
-  /** Verification calls (error-bound mode) by namespace and outcome: equivalent, different, or failed (no comparison). */
-  readonly verifications: Counter<'namespace' | 'outcome'>;
-  /** What the verification calls cost upstream, in US dollars, by namespace. */
-  readonly verificationCostUsd: Counter<'namespace'>;
-  /** Uncertain candidates left as plain misses because CACHE_VERIFY_MAX_RATE was reached. */
-  readonly verificationsSkipped: Counter<'namespace'>;
-  /** Checks of a cached answer (source: verification or feedback) and their outcome (right or wrong). */
-  readonly answerChecks: Counter<'namespace' | 'source' | 'outcome'>;
-  /** POST /v1/cache/feedback labels by namespace and label (correct, wrong). */
-  readonly feedbackLabels: Counter<'namespace' | 'label'>;
-  /** Wrong over all answer checks since start, per namespace (verification and feedback). */
-  readonly observedErrorRate: Gauge<'namespace'>;
-  /** The error bound of the namespace's latest error-bound lookup. */
-  readonly maxErrorRate: Gauge<'namespace'>;
-  /** Threshold mode: the nearest candidate's score per semantic lookup, by result (hit, miss). */
-  readonly nearestScore: Histogram<'result'>;
   /** Where the sourced gauges read from at scrape time; the integrator sets them. */
   readonly sources: { cacheEntries?: GaugeSource; indexSize?: GaugeSource; storeDegraded?: GaugeSource };
   /** The model label to use for a client-supplied model name (caps label cardinality). */
@@ -239,61 +217,6 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
         const lookedUp = lookups.hits + lookups.misses;
         this.set(lookedUp === 0 ? 0 : lookups.hits / lookedUp);
       },
-    }),
-    boundLookups: new Counter({
-      name: p + 'cache_bound_lookups_total',
-      help: 'Error-bound mode lookups by namespace and result (hit, semantic-hit, miss).',
-      labelNames: ['namespace', 'cache'] as const,
-      registers,
-    }),
-    verifications: new Counter({
-      name: p + 'cache_verifications_total',
-      help: 'Verification calls (error-bound mode) by namespace and outcome of the best candidate: equivalent, different, or failed.',
-      labelNames: ['namespace', 'outcome'] as const,
-      registers,
-    }),
-    verificationCostUsd: new Counter({
-      name: p + 'cache_verification_cost_usd_total',
-      help: 'US dollars the verification calls paid upstream (from the price table), by namespace.',
-      labelNames: ['namespace'] as const,
-      registers,
-    }),
-    verificationsSkipped: new Counter({
-      name: p + 'cache_verifications_skipped_total',
-      help: 'Uncertain candidates left as plain misses because CACHE_VERIFY_MAX_RATE was reached, by namespace.',
-      labelNames: ['namespace'] as const,
-      registers,
-    }),
-    answerChecks: new Counter({
-      name: p + 'cache_answer_checks_total',
-      help: 'Cached answers checked, by namespace, source (verification, feedback) and outcome (right, wrong).',
-      labelNames: ['namespace', 'source', 'outcome'] as const,
-      registers,
-    }),
-    feedbackLabels: new Counter({
-      name: p + 'cache_feedback_total',
-      help: 'POST /v1/cache/feedback labels taken, by namespace and label (correct, wrong).',
-      labelNames: ['namespace', 'label'] as const,
-      registers,
-    }),
-    observedErrorRate: new Gauge({
-      name: p + 'cache_observed_error_rate',
-      help: 'Wrong over all answer checks (verification calls and feedback) since start, per namespace.',
-      labelNames: ['namespace'] as const,
-      registers,
-    }),
-    maxErrorRate: new Gauge({
-      name: p + 'cache_max_error_rate',
-      help: "The error bound of the namespace's latest error-bound lookup (CACHE_MAX_ERROR_RATE or x-cache-max-error).",
-      labelNames: ['namespace'] as const,
-      registers,
-    }),
-    nearestScore: new Histogram({
-      name: p + 'cache_nearest_score',
-      help: "Threshold mode: the nearest candidate's score per semantic lookup, by result (hit, miss).",
-      labelNames: ['result'] as const,
-      buckets: Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100),
-      registers,
     }),
     modelLabel,
     observeRequest(o: RequestObservation): void {
