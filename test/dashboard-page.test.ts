@@ -279,9 +279,15 @@ describe('dashboard page in headless Chromium', function () {
         expect(await page.locator(`#chart-bound line.bound[data-namespace="${n.namespace}"]`).getAttribute('data-value')).to.equal(String(n.maxErrorRate));
       }
       // A bar above its bound line reaches higher on the page (smaller y), and the reverse.
-      const top = async (sel: string) => Number(await page.locator(sel).first().evaluate((e) => (e as SVGGraphicsElement).getBBox().y));
-      expect(await top('#chart-bound rect.observed[data-namespace="team-a"]')).to.be.below(await top('#chart-bound line.bound[data-namespace="team-a"]'));
-      expect(await top('#chart-bound rect.observed[data-namespace="team-b"]')).to.be.above(await top('#chart-bound line.bound[data-namespace="team-b"]'));
+      // Read in one task: the page redraws on every refresh, and a detached element has no box.
+      const tops = await page.evaluate(() =>
+        ['team-a', 'team-b'].map((ns) =>
+          ['rect.observed', 'line.bound'].map((kind) => (document.querySelector(`#chart-bound ${kind}[data-namespace="${ns}"]`) as SVGGraphicsElement).getBBox().y),
+        ),
+      );
+      expect(tops[0]![0]).to.be.below(tops[0]![1]!);
+      expect(tops[1]![0]).to.be.above(tops[1]![1]!);
+      expect(tops[1]![1]).to.be.above(0);
 
       // Threshold mode: one rect per non-empty bin and kind with its count, the threshold line, rejections by reason.
       const t = c.threshold;
