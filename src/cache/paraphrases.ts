@@ -59,11 +59,18 @@ export function createParaphraseLexicon(groups: string[][]): ParaphraseLexicon {
       }
     }
   });
+  // The groups of a word or phrase, looked up once: the verifier asks about every pair of
+  // left-over words of two prompts, so the same words come back many times per lookup.
+  const known = new Map<string, Set<number>>();
   const groupsOf = (w: string): Set<number> => {
-    const out = new Set<number>();
+    let out = known.get(w);
+    if (out) return out;
+    out = new Set<number>();
     const words = w.toLowerCase().split(' ');
     // A phrase inflects on its first word ("getting rid of").
     for (const first of baseForms(words[0]!)) for (const id of index.get([first, ...words.slice(1)].join(' ')) ?? []) out.add(id);
+    if (known.size >= 50_000) known.delete(known.keys().next().value!);
+    known.set(w, out);
     return out;
   };
   return {

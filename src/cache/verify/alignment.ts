@@ -204,13 +204,27 @@ interface Unit {
   start: number;
 }
 
+/** A reading's lowercase words and the lexicon phrase starting at each, read once per reading and lexicon. */
+const phraseCache = new WeakMap<object, WeakMap<Reading, { words: string[]; phrases: Int32Array }>>();
+function phrasesOf(r: Reading, lex: NonNullable<WordSimilarity['lexicon']>): { words: string[]; phrases: Int32Array } {
+  let byReading = phraseCache.get(lex);
+  if (!byReading) phraseCache.set(lex, (byReading = new WeakMap()));
+  let out = byReading.get(r);
+  if (!out) {
+    const words = r.tokens.map((t) => t.raw.toLowerCase());
+    const phrases = new Int32Array(words.length);
+    for (let i = 0; i < words.length; i++) phrases[i] = r.tokens[i]!.cls === 'punct' ? 0 : lex.phraseAt(words, i);
+    byReading.set(r, (out = { words, phrases }));
+  }
+  return out;
+}
+
 function lexiconUnits(r: Reading, matched: Int32Array, sim: WordSimilarity): Unit[] {
-  const lex = sim.lexicon!;
-  const words = r.tokens.map((t) => t.raw.toLowerCase());
+  const { words, phrases } = phrasesOf(r, sim.lexicon!);
   const out: Unit[] = [];
   const inPhrase = new Set<number>();
   for (let i = 0; i < words.length; i++) {
-    const n = r.tokens[i]!.cls === 'punct' ? 0 : lex.phraseAt(words, i);
+    const n = phrases[i]!;
     if (n < 2) continue;
     const span = Array.from({ length: n }, (_, k) => i + k);
     if (span.some((k) => r.tokens[k]!.cls === 'punct' || r.sentenceOf[k] !== r.sentenceOf[i])) continue;
