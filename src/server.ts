@@ -192,6 +192,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
           });
           server.closeIdleConnections();
         });
+        await policy.close();
         await cache.close();
         // A store that is down must not stop the shutdown: the unsaved counts are logged as lost.
         await totals.close().catch((err) => logger.error('totals not saved at shutdown', { event: 'totals_lost', error: (err as Error).message }));

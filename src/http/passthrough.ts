@@ -16,7 +16,7 @@ import { disguisedOwnRoute, upstreamUrlFor } from './path-guard.js';
 export type UpstreamAuth = (
   clientAuthorization: string | undefined,
   res: Response,
-) => Promise<{ authorization: string | undefined; finish: () => Promise<void>; redact: (body: Buffer, contentType: string | undefined) => Buffer }>;
+) => Promise<{ authorization: string | undefined; finish: () => Promise<void>; redact: (body: Buffer, contentType: string | undefined) => Promise<Buffer> }>;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer']);
 /** Client credentials other than the Authorization the gateway resolves: never forwarded. */
@@ -81,7 +81,7 @@ export function mountPassthrough(
       const url = upstreamUrlFor(deps.config.upstream.baseUrl, req.originalUrl);
       const hasBody = !['GET', 'HEAD'].includes(req.method) && Buffer.isBuffer(req.body) && req.body.length > 0;
       // Redaction applies here as on chat; a blocked body throws 400 before anything goes upstream.
-      const body = hasBody ? grant.redact(req.body as Buffer, req.header('content-type')) : undefined;
+      const body = hasBody ? await grant.redact(req.body as Buffer, req.header('content-type')) : undefined;
       if (body && body !== req.body) headers['content-type'] = 'application/json';
       const upstream = await fetch(url, {
         method: req.method,

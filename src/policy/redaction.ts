@@ -350,6 +350,23 @@ class PlaceholderTable {
     return [...this.byPlaceholder.keys()];
   }
 
+  /** [placeholder, value] in issue order: what a worker sends back (see redactBodyParts). */
+  entries(): Array<[string, string]> {
+    return [...this.byPlaceholder];
+  }
+
+  static from(entries: Array<[string, string]>): PlaceholderTable {
+    const table = new PlaceholderTable();
+    for (const [placeholder, value] of entries) {
+      const m = /^\[([A-Z_]+)_(\d+)\]$/.exec(placeholder)!;
+      const kind = m[1] as PiiKind;
+      table.byValue.set(`${kind}\u0000${value}`, placeholder);
+      table.byPlaceholder.set(placeholder, value);
+      table.counters.set(kind, Math.max(table.counters.get(kind) ?? 0, Number(m[2])));
+    }
+    return table;
+  }
+
   restore(text: string): string {
     if (this.byPlaceholder.size === 0 || !text.includes('[')) return text;
     return text.replace(PLACEHOLDER_PATTERN, (whole) => this.byPlaceholder.get(whole) ?? whole);
@@ -484,31 +501,56 @@ export interface BodyRedaction<T> extends Omit<RedactionResult, 'messages'> {
 }
 
 /**
- * Checks every string of a JSON body that goes upstream (see mapStrings). `mask` replaces each
- * finding with a typed placeholder, the same value always with the same one; `block` only counts
- * (the caller refuses when blockedKinds is non-empty). Throws RedactionDepthError on JSON nested
- * deeper than MAX_REDACTION_DEPTH.
+ * The outcome of redactBody as plain data (structured-cloneable): what a redaction worker returns.
+ * `body` is absent when nothing changed (the caller keeps its own input).
  */
-export function redactBody<T>(body: T, mode: RedactionMode): BodyRedaction<T> {
-  if (mode === 'off') return { ...IDENTITY_RESULT_BASE, body, findings: {} };
+export interface RedactionParts {
+  body?: unknown;
+  findings: Partial<Record<PiiKind, number>>;
+  blockedKinds: PiiKind[];
+  /** [placeholder, original value] in the order they were issued (mask mode). */
+  placeholders: Array<[string, string]>;
+}
+
+/** redactBody's work without the closures (see redactionFromParts). */
+export function redactBodyParts(body: unknown, mode: RedactionMode): RedactionParts {
   const findings: Partial<Record<PiiKind, number>> = {};
+  if (mode === 'off') return { findings, blockedKinds: [], placeholders: [] };
   if (mode === 'block') {
     mapStrings(body, (text) => {
       for (const span of findPiiIn(text)) findings[span.kind] = (findings[span.kind] ?? 0) + 1;
       return text;
     }, undefined, 0);
-    const blockedKinds = (Object.keys(findings) as PiiKind[]).sort();
-    return { ...IDENTITY_RESULT_BASE, body, findings, blockedKinds };
+    return { findings, blockedKinds: (Object.keys(findings) as PiiKind[]).sort(), placeholders: [] };
   }
   const table = new PlaceholderTable();
-  const masked = mapStrings(body, (text) => maskText(text, table, findings), undefined, 0) as T;
+  const masked = mapStrings(body, (text) => maskText(text, table, findings), undefined, 0);
+  return { ...(masked !== body ? { body: masked } : {}), findings, blockedKinds: [], placeholders: table.entries() };
+}
+
+/** A BodyRedaction from redactBodyParts' data; `input` is the body as the client sent it. */
+export function redactionFromParts<T>(input: T, mode: RedactionMode, parts: RedactionParts): BodyRedaction<T> {
+  const body = ('body' in parts ? parts.body : input) as T;
+  if (mode !== 'mask') return { ...IDENTITY_RESULT_BASE, body, findings: parts.findings, blockedKinds: parts.blockedKinds };
+  const table = PlaceholderTable.from(parts.placeholders);
   return {
-    body: masked,
-    findings,
+    body,
+    findings: parts.findings,
     blockedKinds: [],
     restore: (text) => table.restore(text),
     createStreamRestorer: () => createStreamRestorer(table),
   };
+}
+
+/**
+ * Checks every string of a JSON body that goes upstream (see mapStrings). `mask` replaces each
+ * finding with a typed placeholder, the same value always with the same one; `block` only counts
+ * (the caller refuses when blockedKinds is non-empty). Throws RedactionDepthError on JSON nested
+ * deeper than MAX_REDACTION_DEPTH. Synchronous: for a large body use RedactionPool (off the
+ * event loop, same result).
+ */
+export function redactBody<T>(body: T, mode: RedactionMode): BodyRedaction<T> {
+  return redactionFromParts(body, mode, redactBodyParts(body, mode));
 }
 
 /** redactBody for a list of messages. */

@@ -10,8 +10,9 @@ import type { UpstreamOutcome } from '../providers/upstream-client.js';
 import { GATEWAY_KEY_PREFIX, looksLikeGatewayKey, type GatewayKeyRecord, type GatewayKeyStore } from './api-keys.js';
 import type { LimitStore, WindowUsage } from './limit-store.js';
 import { rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers.js';
-import { PII_KIND_LABELS, RedactionDepthError, redactBody, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
+import { PII_KIND_LABELS, RedactionDepthError, type PiiKind, type RedactionMode, type RedactionResult } from './redaction.js';
 import { createChunkRestorer, restoreCompletion } from './restore-response.js';
+import { RedactionPool, RedactionUnavailableError } from './redaction-pool.js';
 
 /**
  * The policy step of the request path, before the cache lookup: who is calling (gateway key or
@@ -34,6 +35,8 @@ export interface RequestPolicyDeps {
   storeReachable?: () => boolean;
   /** GATEWAY_CONFIG's `redaction`, else REDACTION; a key's own setting wins over both. */
   defaultRedaction: RedactionMode;
+  /** Where large bodies are checked for sensitive data, off the event loop (default: a pool of one worker, started on first use). */
+  redactionPool?: RedactionPool;
   now?: () => number;
 }
 
@@ -96,11 +99,31 @@ async function takeRequestSlot(
   }
 }
 
+/** redactBody through the pool, its failures as the answers they are. */
+async function redact<T>(pool: RedactionPool, body: T, mode: RedactionMode) {
+  try {
+    return await pool.redactBody(body, mode);
+  } catch (err) {
+    if (err instanceof RedactionDepthError) throw new ApiError(400, 'request body nested too deeply', 'invalid_request_error', 'invalid_body');
+    if (err instanceof RedactionUnavailableError) {
+      throw new ApiError(503, `The gateway could not check the request for sensitive data: ${err.message}. Please try again shortly.`, 'server_error', 'redaction_unavailable', null, { 'retry-after': '1' });
+    }
+    throw err;
+  }
+}
+
 export class RequestPolicy {
   private readonly now: () => number;
+  private readonly pool: RedactionPool;
 
   constructor(private readonly deps: RequestPolicyDeps) {
     this.now = deps.now ?? Date.now;
+    this.pool = deps.redactionPool ?? new RedactionPool();
+  }
+
+  /** Stops the redaction workers (shutdown). */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Resolves the caller; 401 in OpenAI's shape for an unknown or revoked gateway key, or a missing one when keys are required. */
@@ -160,7 +183,7 @@ export class RequestPolicy {
    * `block` refuses it (400), `mask` sends placeholders upstream. The answer is not restored (these
    * endpoints rarely echo input), and non-JSON bodies (file uploads, audio) pass as they are.
    */
-  redactPassthroughBody(caller: Caller, raw: Buffer, contentType: string | undefined): Buffer {
+  async redactPassthroughBody(caller: Caller, raw: Buffer, contentType: string | undefined): Promise<Buffer> {
     const mode = caller.key?.redaction ?? this.deps.defaultRedaction;
     if (mode === 'off' || raw.length === 0 || !/\bjson\b/i.test(contentType ?? '')) return raw;
     let body: unknown;
@@ -169,13 +192,7 @@ export class RequestPolicy {
     } catch {
       return raw; // not JSON after all: the upstream answers it as it would
     }
-    let result;
-    try {
-      result = redactBody(body, mode);
-    } catch (err) {
-      if (err instanceof RedactionDepthError) throw new ApiError(400, 'request body nested too deeply', 'invalid_request_error', 'invalid_body');
-      throw err;
-    }
+    const result = await redact(this.pool, body, mode);
     if (result.blockedKinds.length > 0) {
       const labels = result.blockedKinds.map((k) => PII_KIND_LABELS[k]);
       throw new ApiError(400, `request blocked: the body contains sensitive data (${labels.join(', ')}); remove it or ask for redaction mode mask`, 'invalid_request_error', 'sensitive_data_blocked');
@@ -193,7 +210,7 @@ export class RequestPolicy {
     const caller = await this.identify(authorization);
     const mode = caller.key?.redaction ?? this.deps.defaultRedaction;
     // Every string that goes upstream: messages, names, tools, stop, user, metadata, ...
-    const redaction = redactBody(request, mode);
+    const redaction = await redact(this.pool, request, mode);
     const kinds = Object.keys(redaction.findings) as PiiKind[];
     if (kinds.length > 0) {
       // Counts per kind only: the values never reach a log.
