@@ -13,7 +13,6 @@
  */
 import type { Embedder } from '../../embedding/embedder.js';
 import type { ChatCompletion } from '../../providers/types.js';
-import { cosine } from '../../vector-index/hnsw-index.js';
 
 export const ANSWER_COSINE = 0.9;
 export const ANSWER_CHARS = 8000;
@@ -73,6 +72,18 @@ function toolCallsKey(c: ChatCompletion): string | undefined {
 
 function numbersOf(text: string): string {
   return (text.slice(0, ANSWER_CHARS).match(/\d+(?:[.,]\d+)*/g) ?? []).sort().join(' ');
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 export async function answersEquivalent(cached: ChatCompletion, fresh: ChatCompletion, embedder: Embedder): Promise<Equivalence> {
